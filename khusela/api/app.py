@@ -1,0 +1,48 @@
+"""The FastAPI application: middleware, problem+json errors and every module's router."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from khusela import __version__
+from khusela.api import health, problems
+from khusela.api.middleware import BodyLimit, RateLimit, RequestContext
+from khusela.audit.api import router as audit_router
+from khusela.bootstrap import Platform
+from khusela.identity.api import router as identity_router
+from khusela.panic.api import router as panic_router
+from khusela.web.routes import router as web_router
+from khusela.web.routes import static_files
+
+
+def create_app(platform: Platform) -> FastAPI:
+    """Build the app around an assembled platform (see `khusela.bootstrap`)."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await platform.start()
+        try:
+            yield
+        finally:
+            await platform.stop()
+
+    app = FastAPI(
+        title="Khusela",
+        version=__version__,
+        description="Public-safety operations platform: panic alerts and dispatch, CCTV, "
+        "cyber defence, intelligence sharing, risk mapping and partnerships.",
+        lifespan=lifespan,
+    )
+    app.state.platform = platform
+    problems.install(app)
+    for router in (health.router, identity_router, audit_router, panic_router, web_router):
+        app.include_router(router)
+    app.mount("/static", static_files(), name="static")
+    # Outermost first: every response, even a 413 or 429, carries a request id and is counted.
+    app.add_middleware(BodyLimit, max_bytes=platform.settings.max_body_bytes)
+    app.add_middleware(RateLimit, limiter=platform.rate_limiter)
+    app.add_middleware(RequestContext)
+    return app

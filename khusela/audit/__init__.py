@@ -1,0 +1,1 @@
+"""Tamper-evident audit: an append-only, hash-chained log written with the change it records."""

@@ -1,0 +1,65 @@
+"""The one place that chooses adapters from settings and wires the platform together.
+
+`Platform` is what the API, the CLI and the workers share: the database, the bus with its
+outbox relay, the rate limiter, the SMS port and the authenticator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from khusela.api.ratelimit import RateLimiter, create_rate_limiter
+from khusela.bus.factory import create_bus
+from khusela.bus.outbox import OutboxRelay
+from khusela.bus.ports import EventBus
+from khusela.core.settings import Settings
+from khusela.identity.adapters.sms_log import LogSmsSender
+from khusela.identity.authenticator import Authenticator
+from khusela.identity.ports import SmsSender
+from khusela.identity.sessions import LoginPolicy
+from khusela.store.database import Database
+
+
+@dataclass
+class Platform:
+    settings: Settings
+    db: Database
+    bus: EventBus
+    relay: OutboxRelay
+    rate_limiter: RateLimiter
+    sms: SmsSender
+    authenticator: Authenticator
+    login_policy: LoginPolicy = field(default_factory=LoginPolicy)
+
+    async def start(self) -> None:
+        """Start background work: publishing the outbox."""
+        await self.relay.start()
+
+    async def stop(self) -> None:
+        await self.relay.stop()
+        await self.bus.close()
+        await self.rate_limiter.close()
+
+
+def build_database(settings: Settings) -> Database:
+    return Database(settings.resolved_database_url)
+
+
+def bootstrap(settings: Settings, *, db: Database | None = None, bus: EventBus | None = None) -> Platform:
+    """Assemble the platform; tests pass their own database or bus."""
+    db = db or build_database(settings)
+    bus = bus or create_bus(settings.bus_url)
+    return Platform(
+        settings=settings,
+        db=db,
+        bus=bus,
+        relay=OutboxRelay(db, bus),
+        rate_limiter=create_rate_limiter(settings.redis_url, settings.rate_limit_per_minute),
+        sms=LogSmsSender(),
+        authenticator=Authenticator(db),
+        login_policy=LoginPolicy(
+            require_totp=settings.require_totp,
+            token_ttl=timedelta(minutes=settings.token_ttl_minutes),
+        ),
+    )

@@ -1,0 +1,1 @@
+"""Event bus: a publish/subscribe port, in-process and NATS JetStream adapters, and the outbox."""

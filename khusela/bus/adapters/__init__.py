@@ -1,0 +1,1 @@
+"""Bus adapters; `khusela.bus.factory.create_bus` picks one from settings."""

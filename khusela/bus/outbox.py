@@ -1,0 +1,125 @@
+"""Transactional outbox: a change and its events commit together; a relay publishes later.
+
+`enqueue` writes the event in the caller's transaction. `OutboxRelay` publishes pending
+rows in order and marks them published; while the bus is down it keeps them and retries,
+so a committed change always produces its event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+import structlog
+from sqlalchemy import Connection, delete, insert, select, update
+
+from khusela.bus.ports import BusUnavailable, EventBus
+from khusela.bus.tables import outbox
+from khusela.core.events import Event
+from khusela.store.database import Database
+
+log = structlog.get_logger(__name__)
+
+
+def enqueue(conn: Connection, *events: Event) -> None:
+    """Record `events` for publication, in the caller's transaction."""
+    if not events:
+        return
+    now = datetime.now(UTC)
+    conn.execute(
+        insert(outbox),
+        [
+            {
+                "event_id": e.id,
+                "subject": e.subject,
+                "body": e.to_json().decode(),
+                "created_at": now,
+            }
+            for e in events
+        ],
+    )
+
+
+def pending_count(conn: Connection) -> int:
+    return len(conn.execute(select(outbox.c.id).where(outbox.c.published_at.is_(None))).all())
+
+
+class OutboxRelay:
+    """Publishes outbox rows to the bus; one per process, safe with several processes."""
+
+    def __init__(self, db: Database, bus: EventBus, batch: int = 200, idle_seconds: float = 0.25) -> None:
+        self._db, self._bus, self._batch, self._idle = db, bus, batch, idle_seconds
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def notify(self) -> None:
+        """Publish soon: called after a commit that enqueued events."""
+        self._wake.set()
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="outbox-relay")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        backoff = self._idle
+        while True:
+            try:
+                sent = await self.relay_once()
+                backoff = self._idle
+            except BusUnavailable:
+                log.warning("outbox.bus_unavailable", retry_in=backoff)
+                sent = 0
+                backoff = min(backoff * 2, 5.0)
+            except Exception:
+                log.exception("outbox.relay_failed")
+                sent = 0
+                backoff = min(backoff * 2, 5.0)
+            if sent:
+                continue
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=backoff)
+
+    async def relay_once(self) -> int:
+        """Publish one batch of pending events in order; returns how many were published."""
+        rows = await asyncio.to_thread(self._claim)
+        published: list[int] = []
+        try:
+            for row_id, body in rows:
+                await self._bus.publish(Event.from_json(body.encode()))
+                published.append(row_id)
+        finally:
+            if published:
+                await asyncio.to_thread(self._mark, published)
+        return len(published)
+
+    def _claim(self) -> Sequence[tuple[int, str]]:
+        with self._db.read() as conn:
+            query = (
+                select(outbox.c.id, outbox.c.body)
+                .where(outbox.c.published_at.is_(None))
+                .order_by(outbox.c.id)
+                .limit(self._batch)
+            )
+            return [(int(r.id), str(r.body)) for r in conn.execute(query)]
+
+    def _mark(self, ids: list[int]) -> None:
+        with self._db.write() as conn:
+            conn.execute(update(outbox).where(outbox.c.id.in_(ids)).values(published_at=datetime.now(UTC)))
+
+
+def purge_published(conn: Connection, older_than: timedelta = timedelta(days=7)) -> int:
+    """Drop published rows past their usefulness for debugging."""
+    cutoff = datetime.now(UTC) - older_than
+    result = conn.execute(
+        delete(outbox).where(outbox.c.published_at.is_not(None), outbox.c.published_at < cutoff)
+    )
+    return int(result.rowcount)

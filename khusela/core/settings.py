@@ -1,0 +1,120 @@
+"""Settings from `KHUSELA_*` environment variables and an optional TOML file.
+
+One `Settings` object configures the server, the CLI and the workers alike, so that a
+command run beside a server always talks to the same database and bus.
+"""
+
+from __future__ import annotations
+
+import os
+from enum import StrEnum
+from pathlib import Path
+from typing import Self
+
+from pydantic import Field, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+DEFAULT_SECRET = "change-me-development-only"  # noqa: S105 - refused outside development
+
+
+class Environment(StrEnum):
+    """Where the platform runs; decides which unsafe conveniences are allowed."""
+
+    DEVELOPMENT = "development"
+    DEMO = "demo"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+def _config_file() -> Path | None:
+    path = os.environ.get("KHUSELA_CONFIG")
+    return Path(path) if path else None
+
+
+class Settings(BaseSettings):
+    """Every setting of the platform, each with what it is for."""
+
+    model_config = SettingsConfigDict(env_prefix="KHUSELA_", extra="ignore")
+
+    environment: Environment = Field(
+        Environment.DEVELOPMENT,
+        description="development, demo, test or production; production refuses unsafe defaults.",
+    )
+    data_dir: Path = Field(
+        Path("./khusela-data"),
+        description="Folder for the embedded database, evidence files and other local state.",
+    )
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL; default is SQLite (WAL) at <data_dir>/khusela.db. "
+        "postgresql+psycopg://… selects PostgreSQL.",
+    )
+    bus_url: str = Field(
+        "inprocess://",
+        description="Event bus: inprocess:// (default) or nats://host:port for NATS JetStream.",
+    )
+    mqtt_url: str | None = Field(
+        None, description="MQTT broker for panic devices, e.g. mqtt://127.0.0.1:1883."
+    )
+    redis_url: str | None = Field(
+        None, description="Redis for shared rate limits and caches; in-process when unset."
+    )
+    secret_key: str = Field(
+        DEFAULT_SECRET, description="Server secret (token pepper); must be set in production."
+    )
+    require_totp: bool = Field(
+        True,
+        description="Require TOTP for staff roles. May be switched off only in the demo environment.",
+    )
+    token_ttl_minutes: int = Field(
+        12 * 60,
+        ge=1,
+        le=7 * 24 * 60,
+        description="Lifetime of an access token (one shift by default).",
+    )
+    rate_limit_per_minute: int = Field(
+        600, ge=1, description="Requests per minute allowed per client (token or address)."
+    )
+    max_body_bytes: int = Field(1024 * 1024, ge=1024, description="Largest request body accepted.")
+    log_level: str = Field("INFO", description="Log level of the JSON logs.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Environment beats the TOML file named by `KHUSELA_CONFIG`, which beats defaults."""
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config = _config_file()
+        if config is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config))
+        return tuple(sources)
+
+    @model_validator(mode="after")
+    def _refuse_unsafe(self) -> Self:
+        if not self.require_totp and self.environment not in (Environment.DEMO, Environment.TEST):
+            raise ValueError("require_totp may be switched off only in the demo environment")
+        if self.environment is Environment.PRODUCTION and self.secret_key == DEFAULT_SECRET:
+            raise ValueError("KHUSELA_SECRET_KEY must be set in production")
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to SQLite inside the data dir."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'khusela.db').resolve()}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings now (not at import time), so tests and CLI options can change them."""
+    return Settings(**overrides)  # type: ignore[arg-type]

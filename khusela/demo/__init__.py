@@ -1,0 +1,1 @@
+"""Demo data for Gauteng: real municipalities and SAPS stations, plausible agencies and units."""

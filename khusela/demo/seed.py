@@ -1,0 +1,195 @@
+"""Seed a plausible Gauteng deployment: agencies, one user per role, and response units.
+
+Idempotent: a data dir that already holds the Provincial Command Centre is left as it is.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, select
+
+from khusela.demo.geodata import Province, gauteng
+from khusela.identity import directory
+from khusela.identity.model import SYSTEM, AgencyType, Clearance, Jurisdiction, Role
+from khusela.identity.tables import agencies, users
+from khusela.panic.model import UnitKind
+from khusela.panic.units import register_unit
+
+COMMAND_CENTRE = "Gauteng Provincial Command Centre"
+DEMO_PASSWORD = "khusela-demo-2026"  # noqa: S105 - printed for the demo on purpose
+
+
+@dataclass(frozen=True, slots=True)
+class DemoLogin:
+    username: str
+    role: Role
+    agency: str
+    totp_secret: str | None
+    phone: str | None = None
+
+
+# (username, role, agency name, clearance)
+_PEOPLE: tuple[tuple[str, Role, str, Clearance], ...] = (
+    ("operator", Role.OPERATOR, COMMAND_CENTRE, Clearance.RESTRICTED),
+    ("responder", Role.RESPONDER, "SAPS Hillbrow", Clearance.RESTRICTED),
+    ("soc", Role.SOC_ANALYST, "Gauteng Cybersecurity Command Centre", Clearance.CONFIDENTIAL),
+    ("intel", Role.INTEL_ANALYST, "State Security Agency — Gauteng", Clearance.SECRET),
+    (
+        "mayor",
+        Role.MUNICIPAL_OFFICIAL,
+        "City of Johannesburg Metropolitan Municipality",
+        Clearance.RESTRICTED,
+    ),
+    ("cpf", Role.COMMUNITY_PARTNER, "Hillbrow Community Police Forum", Clearance.UNCLASSIFIED),
+    ("oversight", Role.OVERSIGHT, "Gauteng Department of Community Safety", Clearance.CONFIDENTIAL),
+    ("admin", Role.ADMIN, COMMAND_CENTRE, Clearance.RESTRICTED),
+)
+RESIDENT_PHONE = "+27820000001"
+
+
+def is_seeded(conn: Connection) -> bool:
+    return conn.execute(select(agencies.c.id).where(agencies.c.name == COMMAND_CENTRE)).first() is not None
+
+
+def seed(conn: Connection, province: Province | None = None) -> None:
+    """Create the demo deployment in the caller's transaction."""
+    gp = province or gauteng()
+    whole = Jurisdiction(provinces=frozenset({gp.code}))
+    ids: dict[str, str] = {}
+
+    def agency(name: str, type: AgencyType, where: Jurisdiction) -> str:
+        ids[name] = directory.create_agency(conn, SYSTEM, name, type, where).id
+        return ids[name]
+
+    agency(COMMAND_CENTRE, AgencyType.PROVINCIAL_DEPARTMENT, whole)
+    agency("Gauteng Department of Community Safety", AgencyType.PROVINCIAL_DEPARTMENT, whole)
+    agency("Gauteng Cybersecurity Command Centre", AgencyType.PROVINCIAL_DEPARTMENT, whole)
+    agency("State Security Agency — Gauteng", AgencyType.SSA, whole)
+    agency("Gauteng Emergency Medical Services", AgencyType.EMS, whole)
+    for m in gp.municipalities:
+        agency(m.name, AgencyType.MUNICIPALITY, Jurisdiction(municipalities=gp.locals_of(m.code)))
+    for name, code in (
+        ("Johannesburg Metropolitan Police Department", "JHB"),
+        ("Tshwane Metropolitan Police Department", "TSH"),
+        ("Ekurhuleni Metropolitan Police Department", "EKU"),
+    ):
+        agency(name, AgencyType.METRO_POLICE, Jurisdiction(municipalities=frozenset({code})))
+    for station in gp.stations:
+        agency(f"SAPS {station.name}", AgencyType.SAPS_STATION, Jurisdiction(cells=station.precinct))
+    hillbrow = next(s for s in gp.stations if s.name == "Hillbrow")
+    jeppe = next(s for s in gp.stations if s.name == "Jeppe")
+    agency(
+        "Hillbrow Community Police Forum",
+        AgencyType.CPF,
+        Jurisdiction(cells=hillbrow.precinct | jeppe.precinct),
+    )
+    agency(
+        "Yeoville Bellevue Neighbourhood Watch",
+        AgencyType.NEIGHBOURHOOD_WATCH,
+        Jurisdiction(cells=hillbrow.precinct),
+    )
+    agency(
+        "Highveld Armed Response (demo)",
+        AgencyType.PRIVATE_SECURITY,
+        Jurisdiction(municipalities=frozenset({"JHB"})),
+    )
+
+    for username, role, agency_name, clearance in _PEOPLE:
+        directory.create_user(
+            conn,
+            SYSTEM,
+            username=username,
+            roles=[role],
+            password=DEMO_PASSWORD,
+            display_name=f"Demo {role.value.replace('_', ' ')}",
+            agency_id=ids[agency_name],
+            clearance=clearance,
+        )
+    directory.create_user(
+        conn,
+        SYSTEM,
+        username="resident",
+        roles=[Role.RESIDENT],
+        phone=RESIDENT_PHONE,
+        display_name="Demo resident",
+    )
+    _seed_units(conn, gp, ids)
+
+
+def _seed_units(conn: Connection, gp: Province, ids: dict[str, str]) -> None:
+    rng = random.Random(2026)  # noqa: S311 - demo placement, not security
+    for station in gp.stations:
+        for n in (1, 2):
+            lat, lon = (
+                station.lat + rng.uniform(-0.01, 0.01),
+                station.lon + rng.uniform(-0.01, 0.01),
+            )
+            register_unit(
+                conn,
+                SYSTEM,
+                agency_id=ids[f"SAPS {station.name}"],
+                callsign=f"{station.name.replace(' ', '')[:30]}-{n}",
+                kind=UnitKind.POLICE_VEHICLE,
+                lat=lat,
+                lon=lon,
+                province=gp.code,
+                municipality=station.municipality_code,
+            )
+    fleets = (
+        (
+            "Johannesburg Metropolitan Police Department",
+            "JMPD",
+            "JHB",
+            UnitKind.METRO_POLICE_VEHICLE,
+            8,
+        ),
+        ("Tshwane Metropolitan Police Department", "TMPD", "TSH", UnitKind.METRO_POLICE_VEHICLE, 6),
+        (
+            "Ekurhuleni Metropolitan Police Department",
+            "EMPD",
+            "EKU",
+            UnitKind.METRO_POLICE_VEHICLE,
+            6,
+        ),
+        ("Gauteng Emergency Medical Services", "EMS", None, UnitKind.AMBULANCE, 12),
+        ("Highveld Armed Response (demo)", "HAR", "JHB", UnitKind.SECURITY_VEHICLE, 6),
+    )
+    for agency_name, prefix, muni, kind, count in fleets:
+        area = [m for m in gp.municipalities if m.kind != "district" and (muni is None or m.code == muni)]
+        for n in range(1, count + 1):
+            m = area[n % len(area)]
+            lat, lon = (
+                m.centroid[0] + rng.uniform(-0.05, 0.05),
+                m.centroid[1] + rng.uniform(-0.05, 0.05),
+            )
+            register_unit(
+                conn,
+                SYSTEM,
+                agency_id=ids[agency_name],
+                callsign=f"{prefix}-{n:02d}",
+                kind=kind,
+                lat=lat,
+                lon=lon,
+                province=gp.code,
+                municipality=m.code,
+            )
+
+
+def demo_logins(conn: Connection) -> list[DemoLogin]:
+    """The seeded people, with what they need to sign in (read back for printing)."""
+    rows = conn.execute(
+        select(users.c.username, users.c.totp_secret, users.c.phone, agencies.c.name)
+        .outerjoin(agencies, agencies.c.id == users.c.agency_id)
+        .where(users.c.username.in_([p[0] for p in _PEOPLE] + ["resident"]))
+    ).all()
+    by_name = {r.username: r for r in rows}
+    logins = [
+        DemoLogin(username, role, agency_name, by_name[username].totp_secret)
+        for username, role, agency_name, _ in _PEOPLE
+        if username in by_name
+    ]
+    if "resident" in by_name:
+        logins.append(DemoLogin("resident", Role.RESIDENT, "—", None, RESIDENT_PHONE))
+    return logins

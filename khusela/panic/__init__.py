@@ -1,0 +1,1 @@
+"""e-Panic Button and dispatch: alerts, triage, units and their locations, dispatch."""

@@ -1,0 +1,57 @@
+"""Start the server: migrate, assemble the platform, serve with Uvicorn."""
+
+from __future__ import annotations
+
+import os
+
+import uvicorn
+from rich.console import Console
+from rich.table import Table
+
+from khusela.api.app import create_app
+from khusela.bootstrap import bootstrap, build_database
+from khusela.core.logging import configure_logging
+from khusela.core.settings import Environment, Settings, load_settings
+from khusela.store.migrate import upgrade
+
+
+def run(settings: Settings, host: str, port: int) -> None:
+    configure_logging(settings.log_level)
+    db = build_database(settings)
+    upgrade(db)
+    app = create_app(bootstrap(settings, db=db))
+    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
+
+
+def run_demo(host: str, port: int) -> None:
+    """`khusela demo`: the demo environment on the embedded database unless told otherwise."""
+    os.environ.setdefault("KHUSELA_ENVIRONMENT", Environment.DEMO.value)
+    settings = load_settings()
+    db = build_database(settings)
+    upgrade(db)
+    from khusela.demo.seed import DEMO_PASSWORD, demo_logins, is_seeded, seed
+
+    with db.write() as conn:
+        fresh = not is_seeded(conn)
+        if fresh:
+            seed(conn)
+    with db.read() as conn:
+        logins = demo_logins(conn)
+    console = Console()
+    state = "seeded new" if fresh else "reusing"
+    console.print(f"[bold]Khusela demo[/bold] — {state} data in {settings.data_dir.resolve()}")
+    table = Table("username", "role", "agency", "sign in with", title="Demo logins")
+    for login in logins:
+        if login.phone:
+            how = f"phone {login.phone} + SMS code (written to the log)"
+        elif login.totp_secret:
+            how = (
+                f"password {DEMO_PASSWORD} + TOTP (secret {login.totp_secret}; "
+                f"current code: khusela users totp {login.username})"
+            )
+        else:
+            how = f"password {DEMO_PASSWORD}"
+        table.add_row(login.username, login.role.value, login.agency, how)
+    console.print(table)
+    console.print(f"Console: http://{host}:{port}/   API docs: http://{host}:{port}/docs")
+    run(settings, host, port)

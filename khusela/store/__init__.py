@@ -1,0 +1,1 @@
+"""Storage: one SQLAlchemy metadata, Alembic migrations, and transactions for SQLite or PostgreSQL."""

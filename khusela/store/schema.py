@@ -1,0 +1,12 @@
+"""Imports every module's tables so the metadata is complete (for Alembic and tests)."""
+
+from __future__ import annotations
+
+from khusela.audit import tables as _audit_tables
+from khusela.bus import tables as _bus_tables
+from khusela.identity import tables as _identity_tables
+from khusela.panic import tables as _panic_tables
+from khusela.store.metadata import metadata
+
+__all__ = ["metadata"]
+_MODULES = (_audit_tables, _bus_tables, _identity_tables, _panic_tables)

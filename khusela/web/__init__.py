@@ -1,0 +1,1 @@
+"""The command-centre console and resident pages, served by the API as static files."""
