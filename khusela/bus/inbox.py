@@ -6,6 +6,7 @@ changes: a redelivered event then finds its id taken and changes nothing.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection, select
@@ -49,8 +50,6 @@ def once_per_event(db: Database, consumer: str, handler: Handler) -> Handler:
 
 
 async def _seen(db: Database, consumer: str, event_id: str) -> bool:
-    import asyncio
-
     def check() -> bool:
         with db.read() as conn:
             return seen(conn, consumer, event_id)
@@ -59,8 +58,6 @@ async def _seen(db: Database, consumer: str, event_id: str) -> bool:
 
 
 async def _mark(db: Database, consumer: str, event_id: str) -> None:
-    import asyncio
-
     def mark() -> None:
         with db.write() as conn:
             claim(conn, consumer, event_id)

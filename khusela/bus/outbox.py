@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import structlog
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from khusela.bus.ports import BusUnavailable, EventBus
 from khusela.bus.tables import outbox
@@ -43,7 +43,9 @@ def enqueue(conn: Connection, *events: Event) -> None:
 
 
 def pending_count(conn: Connection) -> int:
-    return len(conn.execute(select(outbox.c.id).where(outbox.c.published_at.is_(None))).all())
+    """How many events wait for the relay."""
+    query = select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
+    return int(conn.execute(query).scalar_one())
 
 
 class OutboxRelay:
@@ -59,7 +61,9 @@ class OutboxRelay:
         self._wake.set()
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="outbox-relay")
+        """Run the relay in the background until `stop()`; starting twice changes nothing."""
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run(), name="outbox-relay")
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -71,6 +75,9 @@ class OutboxRelay:
     async def _run(self) -> None:
         backoff = self._idle
         while True:
+            # Clear before reading, not after: a notify() that arrives while this pass runs
+            # (too late for its SELECT) must still wake the next pass at once.
+            self._wake.clear()
             try:
                 sent = await self.relay_once()
                 backoff = self._idle
@@ -84,7 +91,6 @@ class OutboxRelay:
                 backoff = min(backoff * 2, 5.0)
             if sent:
                 continue
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=backoff)
 

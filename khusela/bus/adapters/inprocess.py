@@ -1,7 +1,9 @@
 """The in-process bus: durable consumers as queues inside this process.
 
-Good for one process (laptop, demo, tests). Events live only in memory here, which is
-safe because the outbox keeps every event in the database until it was published.
+Good for one process (laptop, demo, tests). Events live only in memory: the outbox keeps
+every event until it was handed to the bus, so nothing is lost while the bus cannot take
+events, but an event handed over and not yet handled when the process stops is lost.
+Production with more than one process uses NATS.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import dataclass, field
 
 import structlog
 
-from khusela.bus.ports import Handler, subject_matches
+from khusela.bus.ports import BusUnavailable, Handler, subject_matches
 from khusela.core.events import Event
 
 log = structlog.get_logger(__name__)
@@ -23,20 +25,22 @@ log = structlog.get_logger(__name__)
 class _Consumer:
     pattern: str
     pending: deque[tuple[Event, int]] = field(default_factory=deque)
-    handlers: list[Handler] = field(default_factory=list)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     workers: list[asyncio.Task[None]] = field(default_factory=list)
 
+    def put(self, event: Event, attempt: int) -> None:
+        self.pending.append((event, attempt))
+        self.wake.set()
+
 
 class _InProcessSubscription:
-    def __init__(self, bus: InProcessBus, durable: str, task: asyncio.Task[None], handler: Handler) -> None:
-        self._bus, self._durable, self._task, self._handler = bus, durable, task, handler
+    def __init__(self, consumer: _Consumer, task: asyncio.Task[None]) -> None:
+        self._consumer, self._task = consumer, task
 
     async def stop(self) -> None:
-        consumer = self._bus._consumers.get(self._durable)
-        if consumer and self._handler in consumer.handlers:
-            consumer.handlers.remove(self._handler)
-            consumer.workers.remove(self._task)
+        """Stop receiving; the durable keeps its queue (and its retries) for the next subscriber."""
+        with contextlib.suppress(ValueError):
+            self._consumer.workers.remove(self._task)
         self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
@@ -49,22 +53,23 @@ class InProcessBus:
         self._consumers: dict[str, _Consumer] = {}
         self._max_deliver = max_deliver
         self._retry_delay = retry_delay
+        self._retries: set[asyncio.TimerHandle] = set()
         self._closed = False
 
     async def publish(self, event: Event) -> None:
+        if self._closed:
+            raise BusUnavailable("the in-process bus is closed")
         for consumer in self._consumers.values():
             if subject_matches(consumer.pattern, event.subject):
-                consumer.pending.append((event, 1))
-                consumer.wake.set()
+                consumer.put(event, 1)
 
     async def subscribe(self, pattern: str, durable: str, handler: Handler) -> _InProcessSubscription:
         consumer = self._consumers.setdefault(durable, _Consumer(pattern))
         if consumer.pattern != pattern:
             raise ValueError(f"durable {durable!r} already follows {consumer.pattern!r}")
-        consumer.handlers.append(handler)
         task = asyncio.create_task(self._work(consumer, handler), name=f"bus:{durable}")
         consumer.workers.append(task)
-        return _InProcessSubscription(self, durable, task, handler)
+        return _InProcessSubscription(consumer, task)
 
     async def _work(self, consumer: _Consumer, handler: Handler) -> None:
         while True:
@@ -81,16 +86,28 @@ class InProcessBus:
             except Exception:
                 log.exception("bus.handler_failed", subject=event.subject, event_id=event.id)
                 if attempt < self._max_deliver:
-                    await asyncio.sleep(self._retry_delay * attempt)
-                    consumer.pending.append((event, attempt + 1))
+                    # Redeliver later without holding up the events behind it (like a NATS nak).
+                    self._retry_later(consumer, event, attempt + 1)
                 else:
                     log.error("bus.dead_letter", subject=event.subject, event_id=event.id)
+
+    def _retry_later(self, consumer: _Consumer, event: Event, attempt: int) -> None:
+        def due() -> None:
+            self._retries.discard(handle)
+            consumer.put(event, attempt)
+
+        delay = self._retry_delay * (attempt - 1)
+        handle = asyncio.get_running_loop().call_later(delay, due)
+        self._retries.add(handle)
 
     async def healthy(self) -> bool:
         return not self._closed
 
     async def close(self) -> None:
         self._closed = True
+        for handle in self._retries:
+            handle.cancel()
+        self._retries.clear()
         tasks = [t for c in self._consumers.values() for t in c.workers]
         for task in tasks:
             task.cancel()
