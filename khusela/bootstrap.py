@@ -13,8 +13,8 @@ from khusela.api.ratelimit import RateLimiter, create_rate_limiter
 from khusela.bus.factory import create_bus
 from khusela.bus.outbox import OutboxRelay
 from khusela.bus.ports import EventBus
-from khusela.core.settings import Settings
-from khusela.identity.adapters.sms_log import LogSmsSender
+from khusela.core.settings import Environment, Settings
+from khusela.identity.adapters.sms_log import LogSmsSender, UnconfiguredSmsSender
 from khusela.identity.authenticator import Authenticator
 from khusela.identity.ports import SmsSender
 from khusela.identity.sessions import LoginPolicy
@@ -56,10 +56,11 @@ def bootstrap(settings: Settings, *, db: Database | None = None, bus: EventBus |
         bus=bus,
         relay=OutboxRelay(db, bus),
         rate_limiter=create_rate_limiter(settings.redis_url, settings.rate_limit_per_minute),
-        sms=LogSmsSender(),
-        authenticator=Authenticator(db),
+        sms=UnconfiguredSmsSender() if settings.environment is Environment.PRODUCTION else LogSmsSender(),
+        authenticator=Authenticator(db, settings.secret_key),
         login_policy=LoginPolicy(
             require_totp=settings.require_totp,
             token_ttl=timedelta(minutes=settings.token_ttl_minutes),
+            pepper=settings.secret_key,
         ),
     )

@@ -229,7 +229,7 @@ def audit_verify() -> None:
     from khusela.audit.log import verify
 
     db = _database(_settings())
-    with db.read() as conn:
+    with db.snapshot() as conn:
         result = verify(conn)
     if result.ok:
         out.print(f"audit chain intact: {result.checked} records")

@@ -27,6 +27,8 @@ def run_demo(host: str, port: int) -> None:
     """`khusela demo`: the demo environment on the embedded database unless told otherwise."""
     os.environ.setdefault("KHUSELA_ENVIRONMENT", Environment.DEMO.value)
     settings = load_settings()
+    if settings.environment is Environment.PRODUCTION:
+        raise ValueError("the demo publishes its passwords; it refuses to seed a production environment")
     db = build_database(settings)
     upgrade(db)
     from khusela.demo.seed import DEMO_PASSWORD, demo_logins, is_seeded, seed

@@ -31,9 +31,9 @@ class Recorder:
         return [e.subject for e in self.events]
 
 
-async def eventually(condition: Callable[[], bool], timeout: float = 5.0, interval: float = 0.01) -> bool:
-    """Poll `condition` until it holds or `timeout` seconds pass; returns its last value."""
-    deadline = time.monotonic() + timeout
+async def eventually(condition: Callable[[], bool], within: float = 5.0, interval: float = 0.01) -> bool:
+    """Poll `condition` until it holds or `within` seconds pass; returns its last value."""
+    deadline = time.monotonic() + within
     while not condition():
         if time.monotonic() >= deadline:
             return False

@@ -127,7 +127,9 @@ class People:
         self._agencies: dict[str, str] = {}
 
     def agency(
-        self, name: str = "Gauteng Provincial Command Centre", type: AgencyType = AgencyType.PROVINCIAL_DEPARTMENT,
+        self,
+        name: str = "Gauteng Provincial Command Centre",
+        type: AgencyType = AgencyType.PROVINCIAL_DEPARTMENT,
         where: Jurisdiction | None = None,
     ) -> str:
         if name not in self._agencies:
@@ -138,15 +140,25 @@ class People:
         return self._agencies[name]
 
     def user(
-        self, username: str, *roles: Role, agency_id: str | None = None,
-        clearance: Clearance = Clearance.UNCLASSIFIED, phone: str | None = None,
+        self,
+        username: str,
+        *roles: Role,
+        agency_id: str | None = None,
+        clearance: Clearance = Clearance.UNCLASSIFIED,
+        phone: str | None = None,
     ) -> Person:
         staff = set(roles) != {Role.RESIDENT}
         home = (agency_id or self.agency()) if staff else None
         with self.db.write() as conn:
             created = directory.create_user(
-                conn, SYSTEM, username=username, roles=roles, password=PASSWORD if staff else None,
-                agency_id=home, clearance=clearance, phone=phone,
+                conn,
+                SYSTEM,
+                username=username,
+                roles=roles,
+                password=PASSWORD if staff else None,
+                agency_id=home,
+                clearance=clearance,
+                phone=phone,
             )
         return Person(created.user, PASSWORD, created.totp_secret)
 

@@ -41,8 +41,13 @@ def create_app(platform: Platform) -> FastAPI:
     for router in (health.router, identity_router, audit_router, panic_router, web_router):
         app.include_router(router)
     app.mount("/static", static_files(), name="static")
-    # Outermost first: every response, even a 413 or 429, carries a request id and is counted.
+    # The last added runs first: RequestContext wraps RateLimit, which wraps BodyLimit, so that
+    # every response, even a 413 or 429, carries a request id and is counted.
     app.add_middleware(BodyLimit, max_bytes=platform.settings.max_body_bytes)
-    app.add_middleware(RateLimit, limiter=platform.rate_limiter)
+    app.add_middleware(
+        RateLimit,
+        limiter=platform.rate_limiter,
+        known_token=lambda token: platform.authenticator.cached(token) is not None,
+    )
     app.add_middleware(RequestContext)
     return app

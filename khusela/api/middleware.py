@@ -11,6 +11,7 @@ import hashlib
 import json
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -71,7 +72,11 @@ class RequestContext:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+                message["headers"] = [
+                    *message["headers"],
+                    (b"x-request-id", request_id.encode()),
+                    *_security_headers(scope["path"]),
+                ]
             await send(message)
 
         structlog.contextvars.bind_contextvars(request_id=request_id)
@@ -95,6 +100,21 @@ class RequestContext:
             structlog.contextvars.clear_contextvars()
 
 
+_BASE_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+]
+_CSP = (b"content-security-policy", b"default-src 'self'; img-src 'self' data: blob:; frame-ancestors 'none'")
+
+
+def _security_headers(path: str) -> list[tuple[bytes, bytes]]:
+    """Browser hardening. /docs is exempt from the CSP: FastAPI's Swagger page loads its own assets."""
+    if path.startswith(("/docs", "/redoc")):
+        return _BASE_HEADERS
+    return [*_BASE_HEADERS, _CSP]
+
+
 def _header(scope: Scope, name: bytes) -> str | None:
     for key, value in scope.get("headers", ()):
         if key == name:
@@ -102,62 +122,69 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-class _TooLarge(Exception):
-    pass
-
-
 class BodyLimit:
+    """Refuse bodies over `max_bytes` with 413, whether declared or streamed (chunked).
+
+    The body is read here, up to the limit, and replayed to the app: a request that grows
+    past the limit is refused before any handler sees a byte of it.
+    """
+
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app, self.max_bytes = app, max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE"):
             await self.app(scope, receive, send)
             return
         declared = _header(scope, b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await _send_problem(
-                send, 413, "Request too large", f"bodies are limited to {self.max_bytes} bytes"
-            )
+            await self._refuse(send)
             return
-        received = 0
-        started = False
-
-        async def limited_receive() -> Message:
-            nonlocal received
+        chunks: list[bytes] = []
+        size = 0
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise _TooLarge
-            return message
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await self._refuse(send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        replayed = False
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
 
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _TooLarge:
-            if not started:
-                await _send_problem(
-                    send, 413, "Request too large", f"bodies are limited to {self.max_bytes} bytes"
-                )
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, send: Send) -> None:
+        await _send_problem(send, 413, "Request too large", f"bodies are limited to {self.max_bytes} bytes")
 
 
 class RateLimit:
+    """Per-client limits. A caller is known by its token only once the token proved valid
+    (it is in the authenticator's cache); anything else counts against its address, so
+    inventing a new token per request buys no fresh allowance."""
+
     EXEMPT = ("/healthz", "/readyz", "/metrics")
 
-    def __init__(self, app: ASGIApp, limiter: RateLimiter) -> None:
-        self.app, self.limiter = app, limiter
+    def __init__(self, app: ASGIApp, limiter: RateLimiter, known_token: Callable[[str], bool]) -> None:
+        self.app, self.limiter, self.known_token = app, limiter, known_token
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in self.EXEMPT:
             await self.app(scope, receive, send)
             return
-        if not await self.limiter.allow(client_key(scope)):
+        if not await self.limiter.allow(client_key(scope, self.known_token)):
             await _send_problem(
                 send,
                 429,
@@ -169,10 +196,12 @@ class RateLimit:
         await self.app(scope, receive, send)
 
 
-def client_key(scope: Scope) -> str:
-    """The caller's token (hashed) when it sent one, otherwise its address."""
+def client_key(scope: Scope, known_token: Callable[[str], bool]) -> str:
+    """The caller's token (hashed) when it is a known live token, otherwise its address."""
     auth = _header(scope, b"authorization")
     if auth and auth.lower().startswith("bearer "):
-        return "t:" + hashlib.sha256(auth[7:].strip().encode()).hexdigest()[:32]
+        token = auth[7:].strip()
+        if known_token(token):
+            return "t:" + hashlib.sha256(token.encode()).hexdigest()[:32]
     client: Any = scope.get("client")
     return "a:" + (str(client[0]) if client else "unknown")

@@ -32,8 +32,11 @@ class MemoryRateLimiter:
         now = time.monotonic()
         tokens, last = self._buckets.get(key, (self._burst, now))
         tokens = min(self._burst, tokens + (now - last) * self._rate)
-        if len(self._buckets) >= self._max and key not in self._buckets:
-            self._buckets.clear()  # bounded memory under a flood of new clients
+        if key not in self._buckets and len(self._buckets) >= self._max:
+            # Bounded memory under a flood of new clients: forget the longest-idle ones.
+            for stale in list(self._buckets)[: self._max // 10 or 1]:
+                del self._buckets[stale]
+        self._buckets.pop(key, None)  # re-insert below so dict order is least-recently-seen first
         if tokens < 1.0:
             self._buckets[key] = (tokens, now)
             return False

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from khusela.api.deps import ReadConn, require
+from khusela.api.deps import PlatformDep, ReadConn, require
 from khusela.api.schemas import Outgoing
 from khusela.audit import log as audit
 from khusela.identity.model import Principal
@@ -46,5 +46,6 @@ def recent(
 
 
 @router.get("/verify", response_model=VerificationOut, summary="Check the whole hash chain")
-def verify(_auditor: Auditor, conn: ReadConn) -> VerificationOut:
-    return VerificationOut.model_validate(audit.verify(conn))
+def verify(_auditor: Auditor, platform: PlatformDep) -> VerificationOut:
+    with platform.db.snapshot() as conn:
+        return VerificationOut.model_validate(audit.verify(conn))

@@ -95,9 +95,15 @@ class Verification:
 
 
 def verify(conn: Connection, batch: int = 5000) -> Verification:
-    """Walk the whole chain; report the first record that was edited, removed or moved."""
+    """Walk the chain up to its head; report the first record edited, removed or moved.
+
+    Run it in a snapshot (`Database.snapshot()`), so that head and records are read as of
+    one moment and an append committed meanwhile is not mistaken for tampering.
+    """
+    head = conn.execute(select(audit_head.c.seq, audit_head.c.hash)).first()
+    head_seq, head_hash = (int(head.seq), str(head.hash)) if head else (0, GENESIS)
     expected_seq, prev, checked = 1, GENESIS, 0
-    for rec in _records(conn, batch):
+    for rec in _records(conn, batch, head_seq):
         if rec.seq != expected_seq:
             return Verification(False, checked, expected_seq, f"record {expected_seq} is missing")
         if rec.prev_hash != prev:
@@ -105,19 +111,24 @@ def verify(conn: Connection, batch: int = 5000) -> Verification:
         if recompute(rec) != rec.hash:
             return Verification(False, checked, rec.seq, "record content does not match its hash")
         prev, expected_seq, checked = rec.hash, expected_seq + 1, checked + 1
-    head = conn.execute(select(audit_head.c.seq, audit_head.c.hash)).first()
-    head_seq, head_hash = (int(head.seq), str(head.hash)) if head else (0, GENESIS)
-    if (head_seq, head_hash) != (checked, prev):
-        missing = checked + 1 if head_seq > checked else None
-        return Verification(False, checked, missing, "the newest records were removed or altered")
+    if checked < head_seq:
+        return Verification(False, checked, checked + 1, "the newest records were removed")
+    extra = conn.execute(select(audit_log.c.seq).where(audit_log.c.seq > head_seq).limit(1)).first()
+    if extra is not None:
+        return Verification(False, checked, int(extra.seq), "a record was added outside the log")
+    if prev != head_hash:
+        return Verification(False, checked, None, "the chain's head does not match its last record")
     return Verification(True, checked)
 
 
-def _records(conn: Connection, batch: int) -> Iterator[AuditRecord]:
+def _records(conn: Connection, batch: int, up_to: int) -> Iterator[AuditRecord]:
     last = 0
     while True:
         rows = conn.execute(
-            select(audit_log).where(audit_log.c.seq > last).order_by(audit_log.c.seq).limit(batch)
+            select(audit_log)
+            .where(audit_log.c.seq > last, audit_log.c.seq <= up_to)
+            .order_by(audit_log.c.seq)
+            .limit(batch)
         ).all()
         if not rows:
             return

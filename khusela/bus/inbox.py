@@ -24,8 +24,9 @@ def claim(conn: Connection, consumer: str, event_id: str) -> bool:
     values = {"consumer": consumer, "event_id": event_id, "processed_at": datetime.now(UTC)}
     dialect = conn.dialect.name
     stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(inbox).values(**values)
-    result = conn.execute(stmt.on_conflict_do_nothing())
-    return bool(result.rowcount)
+    # RETURNING, not rowcount: SQLAlchemy reports rowcount -1 for an INSERT on psycopg.
+    inserted = conn.execute(stmt.on_conflict_do_nothing().returning(inbox.c.event_id)).first()
+    return inserted is not None
 
 
 def seen(conn: Connection, consumer: str, event_id: str) -> bool:

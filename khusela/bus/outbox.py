@@ -49,7 +49,12 @@ def pending_count(conn: Connection) -> int:
 
 
 class OutboxRelay:
-    """Publishes outbox rows to the bus; one per process, safe with several processes."""
+    """Publishes outbox rows to the bus; one per process.
+
+    Rows are not claimed, so with several processes a row may be published more than once
+    (JetStream drops the copy by event id within its duplicate window; consumers are
+    idempotent in any case), but never lost.
+    """
 
     def __init__(self, db: Database, bus: EventBus, batch: int = 200, idle_seconds: float = 0.25) -> None:
         self._db, self._bus, self._batch, self._idle = db, bus, batch, idle_seconds

@@ -47,3 +47,8 @@ class Forbidden(KhuselaError):
 class RateLimited(KhuselaError):
     status = 429
     title = "Too many requests"
+
+
+class ServiceUnavailable(KhuselaError):
+    status = 503
+    title = "Service unavailable"

@@ -102,7 +102,7 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _refuse_unsafe(self) -> Self:
         if not self.require_totp and self.environment not in (Environment.DEMO, Environment.TEST):
-            raise ValueError("require_totp may be switched off only in the demo environment")
+            raise ValueError("require_totp may be switched off only in the demo or test environment")
         if self.environment is Environment.PRODUCTION and self.secret_key == DEFAULT_SECRET:
             raise ValueError("KHUSELA_SECRET_KEY must be set in production")
         return self

@@ -53,7 +53,7 @@ async def logout(request: Request, principal: CurrentUser, platform: PlatformDep
 
     def revoke() -> None:
         with platform.db.write() as conn:
-            sessions.logout(conn, token, principal)
+            sessions.logout(conn, token, principal, platform.login_policy.pepper)
 
     await run_in_threadpool(revoke)
     platform.authenticator.forget(token)

@@ -14,11 +14,12 @@ from sqlalchemy import Connection, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from khusela.audit import log as audit
-from khusela.core.errors import Conflict, InvalidInput, NotFound
+from khusela.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from khusela.core.geo import is_valid_cell
 from khusela.core.ids import new_id
 from khusela.identity import passwords, totp
 from khusela.identity.model import (
+    SYSTEM,
     Agency,
     AgencyType,
     Clearance,
@@ -178,6 +179,8 @@ def create_user(
 ) -> NewUser:
     """Create a user; staff roles get a TOTP secret to enrol, residents a phone login."""
     username = username.strip().lower()
+    if actor is not SYSTEM and clearance > actor.clearance:
+        raise Forbidden("you cannot grant a clearance above your own")
     if not _USERNAME.match(username):
         raise InvalidInput("username: 3-80 characters of a-z, 0-9, '.', '_' or '-'")
     role_set = frozenset(roles)
@@ -331,7 +334,11 @@ def create_sharing_group(conn: Connection, actor: Principal, name: str, descript
 
 
 def add_to_sharing_group(conn: Connection, actor: Principal, group_id: str, user_id: str) -> None:
-    conn.execute(insert(sharing_group_members).values(group_id=group_id, user_id=user_id))
+    try:
+        with conn.begin_nested():
+            conn.execute(insert(sharing_group_members).values(group_id=group_id, user_id=user_id))
+    except IntegrityError:
+        raise Conflict("that user is already in the group, or the group or user does not exist") from None
     audit.record(
         conn,
         actor.username,

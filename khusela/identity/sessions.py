@@ -1,8 +1,9 @@
 """Signing in and out: passwords with TOTP for staff, one-time SMS codes for residents.
 
-Tokens are opaque random strings; only their SHA-256 is stored, so a database leak does
-not hand out sessions. Five failed attempts within 15 minutes lock an account for the
-rest of that window, whatever the password.
+Tokens are opaque random strings; only their HMAC (keyed with the server secret) is
+stored, so neither a database leak nor a guessed hash hands out sessions. Five failed
+attempts within 15 minutes lock an account for the rest of that window, whatever the
+password; wrong SMS codes count towards the same lockout. A TOTP code is accepted once.
 """
 
 from __future__ import annotations
@@ -28,10 +29,23 @@ MAX_FAILURES = 5
 LOCKOUT_WINDOW = timedelta(minutes=15)
 CODE_TTL = timedelta(minutes=5)
 MAX_CODE_ATTEMPTS = 3
+UNKNOWN_ACTOR = "unknown"
+"""Audit actor for failed sign-ins with an unknown name: what was typed may be a password."""
 
 
-def token_digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+@dataclass(frozen=True, slots=True)
+class LoginPolicy:
+    require_totp: bool = True
+    token_ttl: timedelta = timedelta(hours=12)
+    pepper: str = "development-pepper"
+
+
+def token_digest(token: str, pepper: str) -> str:
+    return hmac.new(pepper.encode(), token.encode(), hashlib.sha256).hexdigest()
+
+
+def _code_digest(code: str) -> str:
+    return hashlib.sha256(code.encode()).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,10 +55,11 @@ class IssuedToken:
     principal: Principal
 
 
-@dataclass(frozen=True, slots=True)
-class LoginPolicy:
-    require_totp: bool = True
-    token_ttl: timedelta = timedelta(hours=12)
+class LoginFailure(Exception):
+    """Raised after the failed attempt is recorded: the caller commits, then reports `error`."""
+
+    def __init__(self, error: AuthenticationFailed | AccountLocked) -> None:
+        self.error = error
 
 
 def _failures(conn: Connection, username: str, now: datetime) -> int:
@@ -52,17 +67,13 @@ def _failures(conn: Connection, username: str, now: datetime) -> int:
     since = now - LOCKOUT_WINDOW
     last_ok = conn.execute(
         select(func.max(login_attempts.c.at)).where(
-            login_attempts.c.username == username,
-            login_attempts.c.success,
-            login_attempts.c.at >= since,
+            login_attempts.c.username == username, login_attempts.c.success, login_attempts.c.at >= since
         )
     ).scalar()
     start = max(since, last_ok) if last_ok else since
     count = conn.execute(
         select(func.count()).where(
-            login_attempts.c.username == username,
-            ~login_attempts.c.success,
-            login_attempts.c.at >= start,
+            login_attempts.c.username == username, ~login_attempts.c.success, login_attempts.c.at >= start
         )
     ).scalar()
     return int(count or 0)
@@ -72,25 +83,24 @@ def _note_attempt(conn: Connection, username: str, success: bool, now: datetime)
     conn.execute(insert(login_attempts).values(username=username, at=now, success=success))
 
 
-def _issue(conn: Connection, principal: Principal, ttl: timedelta, now: datetime) -> IssuedToken:
+def _refuse_if_locked(conn: Connection, username: str, user_id: str, now: datetime) -> None:
+    if _failures(conn, username, now) >= MAX_FAILURES:
+        audit.record(conn, username, "auth.login_locked", "user", user_id)
+        raise LoginFailure(AccountLocked("too many failed attempts; try again in 15 minutes"))
+
+
+def _issue(conn: Connection, principal: Principal, policy: LoginPolicy, now: datetime) -> IssuedToken:
     token = secrets.token_urlsafe(32)
-    expires = now + ttl
+    expires = now + policy.token_ttl
     conn.execute(
         insert(access_tokens).values(
-            token_hash=token_digest(token),
+            token_hash=token_digest(token, policy.pepper),
             user_id=principal.user_id,
             created_at=now,
             expires_at=expires,
         )
     )
     return IssuedToken(token, expires, principal)
-
-
-class LoginFailure(Exception):
-    """Raised after the failed attempt is committed, so lockout counts survive the error."""
-
-    def __init__(self, error: AuthenticationFailed | AccountLocked) -> None:
-        self.error = error
 
 
 def login(
@@ -101,46 +111,56 @@ def login(
     policy: LoginPolicy,
     clock: Clock | None = None,
 ) -> IssuedToken:
-    """Check password (and TOTP for staff) and issue a token.
-
-    A failure raises `LoginFailure` *after* recording the attempt: the caller commits
-    the transaction and then reports the wrapped error.
-    """
+    """Check password (and TOTP for staff) and issue a token, or raise `LoginFailure`."""
     now = (clock or SystemClock()).now()
     username = username.strip().lower()
-    if _failures(conn, username, now) >= MAX_FAILURES:
-        audit.record(conn, username, "auth.login_locked", "user", username)
-        raise LoginFailure(AccountLocked("too many failed attempts; try again in 15 minutes"))
     row = conn.execute(select(users).where(users.c.username == username, users.c.is_active)).first()
+    if row is not None:
+        _refuse_if_locked(conn, username, row.id, now)
     ok = passwords.verify_password(row.password_hash if row else None, password)
     principal = load_principal(conn, row.id) if (ok and row) else None
     if principal is not None and row is not None and principal.needs_totp and policy.require_totp:
-        ok = bool(totp_code and row.totp_secret and totp.verify_code(row.totp_secret, totp_code))
+        step = totp.matching_step(row.totp_secret, totp_code) if (totp_code and row.totp_secret) else None
+        ok = step is not None and (row.totp_last_step is None or step > row.totp_last_step)
+        if ok:
+            conn.execute(update(users).where(users.c.id == row.id).values(totp_last_step=step))
+    if row is None:
+        audit.record(conn, UNKNOWN_ACTOR, "auth.login_failed", "user", UNKNOWN_ACTOR)
+        raise LoginFailure(AuthenticationFailed("wrong username, password or one-time code"))
     if not ok or principal is None:
         _note_attempt(conn, username, False, now)
-        audit.record(conn, username, "auth.login_failed", "user", row.id if row else username)
+        audit.record(conn, username, "auth.login_failed", "user", row.id)
         raise LoginFailure(AuthenticationFailed("wrong username, password or one-time code"))
     _note_attempt(conn, username, True, now)
     audit.record(conn, username, "auth.login", "user", principal.user_id)
-    return _issue(conn, principal, policy.token_ttl, now)
+    return _issue(conn, principal, policy, now)
 
 
-def request_resident_code(conn: Connection, phone: str, sms: SmsSender, clock: Clock | None = None) -> None:
-    """Send a one-time code to a registered resident; unknown numbers get the same answer."""
-    now = (clock or SystemClock()).now()
-    phone = normalise_phone(phone)
+def _resident_by_phone(conn: Connection, phone: str) -> tuple[str, str] | None:
     row = conn.execute(
-        select(users.c.id)
+        select(users.c.id, users.c.username)
         .join(user_roles, user_roles.c.user_id == users.c.id)
         .where(users.c.phone == phone, users.c.is_active, user_roles.c.role == Role.RESIDENT.value)
     ).first()
-    if row is None:
+    return None if row is None else (str(row.id), str(row.username))
+
+
+def request_resident_code(conn: Connection, phone: str, sms: SmsSender, clock: Clock | None = None) -> None:
+    """Text a one-time code to a registered resident; unknown numbers get the same answer.
+
+    A locked account gets no new code, so codes cannot be requested again and again to
+    reset the guess counter.
+    """
+    now = (clock or SystemClock()).now()
+    phone = normalise_phone(phone)
+    resident = _resident_by_phone(conn, phone)
+    if resident is None or _failures(conn, resident[1], now) >= MAX_FAILURES:
         return
     code = f"{secrets.randbelow(1_000_000):06d}"
     conn.execute(delete(one_time_codes).where(one_time_codes.c.phone == phone))
     conn.execute(
         insert(one_time_codes).values(
-            phone=phone, code_hash=token_digest(code), expires_at=now + CODE_TTL, attempts=0
+            phone=phone, code_hash=_code_digest(code), expires_at=now + CODE_TTL, attempts=0
         )
     )
     sms.send(phone, f"Your Khusela sign-in code is {code}. It expires in 5 minutes.")
@@ -153,39 +173,64 @@ def verify_resident_code(
     now = (clock or SystemClock()).now()
     phone = normalise_phone(phone)
     failure = LoginFailure(AuthenticationFailed("wrong or expired code"))
-    row = conn.execute(select(one_time_codes).where(one_time_codes.c.phone == phone)).first()
-    if row is None or row.expires_at < now or row.attempts >= MAX_CODE_ATTEMPTS:
+    resident = _resident_by_phone(conn, phone)
+    if resident is None:
         raise failure
-    if not hmac.compare_digest(row.code_hash, token_digest(code.strip())):
-        conn.execute(
-            update(one_time_codes).where(one_time_codes.c.phone == phone).values(attempts=row.attempts + 1)
-        )
+    user_id, username = resident
+    _refuse_if_locked(conn, username, user_id, now)
+    row = conn.execute(select(one_time_codes).where(one_time_codes.c.phone == phone)).first()
+    valid = (
+        row is not None
+        and row.expires_at > now
+        and row.attempts < MAX_CODE_ATTEMPTS
+        and hmac.compare_digest(row.code_hash, _code_digest(code.strip()))
+    )
+    if not valid:
+        if row is not None:
+            conn.execute(
+                update(one_time_codes)
+                .where(one_time_codes.c.phone == phone)
+                .values(attempts=one_time_codes.c.attempts + 1)
+            )
+        _note_attempt(conn, username, False, now)
+        audit.record(conn, username, "auth.login_failed", "user", user_id, {"method": "sms_code"})
         raise failure
     conn.execute(delete(one_time_codes).where(one_time_codes.c.phone == phone))
-    user_id = conn.execute(select(users.c.id).where(users.c.phone == phone)).scalar()
-    principal = load_principal(conn, str(user_id)) if user_id else None
+    principal = load_principal(conn, user_id)
     if principal is None:
         raise failure
-    audit.record(conn, principal.username, "auth.login", "user", principal.user_id, {"method": "sms_code"})
-    return _issue(conn, principal, policy.token_ttl, now)
+    _note_attempt(conn, username, True, now)
+    audit.record(conn, username, "auth.login", "user", user_id, {"method": "sms_code"})
+    return _issue(conn, principal, policy, now)
 
 
-def resolve_token(conn: Connection, token: str, clock: Clock | None = None) -> Principal | None:
-    """The principal behind a live token, or None."""
+@dataclass(frozen=True, slots=True)
+class Session:
+    principal: Principal
+    expires_at: datetime
+
+
+def resolve_token(conn: Connection, token: str, pepper: str, clock: Clock | None = None) -> Session | None:
+    """The principal behind a live token and when the token expires, or None."""
     now = (clock or SystemClock()).now()
     row = conn.execute(
         select(access_tokens.c.user_id, access_tokens.c.expires_at).where(
-            access_tokens.c.token_hash == token_digest(token), access_tokens.c.revoked_at.is_(None)
+            access_tokens.c.token_hash == token_digest(token, pepper), access_tokens.c.revoked_at.is_(None)
         )
     ).first()
     if row is None or row.expires_at <= now:
         return None
-    return load_principal(conn, row.user_id)
+    principal = load_principal(conn, row.user_id)
+    return None if principal is None else Session(principal, row.expires_at)
 
 
-def logout(conn: Connection, token: str, principal: Principal, clock: Clock | None = None) -> None:
+def logout(
+    conn: Connection, token: str, principal: Principal, pepper: str, clock: Clock | None = None
+) -> None:
     now = (clock or SystemClock()).now()
     conn.execute(
-        update(access_tokens).where(access_tokens.c.token_hash == token_digest(token)).values(revoked_at=now)
+        update(access_tokens)
+        .where(access_tokens.c.token_hash == token_digest(token, pepper))
+        .values(revoked_at=now)
     )
     audit.record(conn, principal.username, "auth.logout", "user", principal.user_id)

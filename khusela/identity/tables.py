@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     ForeignKey,
@@ -42,6 +43,7 @@ users = Table(
     Column("phone", String(20), unique=True),
     Column("password_hash", String(200)),
     Column("totp_secret", String(64)),
+    Column("totp_last_step", BigInteger().with_variant(Integer, "sqlite")),
     Column("agency_id", ForeignKey("agencies.id"), index=True),
     Column("clearance", Integer, nullable=False, default=0),
     Column("is_active", Boolean, nullable=False, default=True),

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import hmac
+import time
+
 import pyotp
 
 ISSUER = "Khusela"
+STEP_SECONDS = 30
 
 
 def new_secret() -> str:
@@ -20,6 +24,16 @@ def current_code(secret: str) -> str:
     return str(pyotp.TOTP(secret).now())
 
 
-def verify_code(secret: str, code: str) -> bool:
-    """Accept the current code and one step either side, for phone clocks that drift."""
-    return bool(pyotp.TOTP(secret).verify(code.strip(), valid_window=1))
+def matching_step(secret: str, code: str, at: float | None = None) -> int | None:
+    """The time step `code` belongs to (current, or one either side for drifting phone clocks).
+
+    Callers refuse a step at or before the last one used, so an overheard code cannot be
+    replayed within its validity window.
+    """
+    generator = pyotp.TOTP(secret)
+    now = time.time() if at is None else at
+    current = int(now // STEP_SECONDS)
+    for step in (current, current - 1, current + 1):
+        if hmac.compare_digest(str(generator.at(step * STEP_SECONDS)), code.strip()):
+            return step
+    return None

@@ -29,7 +29,10 @@ class Database:
         if self.is_sqlite:
             self.engine = _sqlite_engine(url)
         else:
-            self.engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+            # hide_parameters: SQL errors reach the logs, and their values may be personal data.
+            self.engine = create_engine(
+                url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, hide_parameters=True
+            )
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
@@ -43,6 +46,20 @@ class Database:
         with self.engine.connect() as conn, conn.begin() as tx:
             yield conn
             tx.rollback()
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Connection]:
+        """A read-only transaction that sees one consistent moment across many queries.
+
+        SQLite in WAL mode already reads from one snapshot per transaction; PostgreSQL
+        needs REPEATABLE READ for that.
+        """
+        with self.engine.connect() as conn:
+            if not self.is_sqlite:
+                conn = conn.execution_options(isolation_level="REPEATABLE READ")
+            with conn.begin() as tx:
+                yield conn
+                tx.rollback()
 
     def ping(self) -> None:
         """Raise if the database cannot answer a trivial query."""
@@ -59,7 +76,10 @@ def _sqlite_engine(url: str) -> Engine:
     in_memory = database in ("", ":memory:")
     if not in_memory:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": 30}}
+    kwargs: dict[str, Any] = {
+        "connect_args": {"check_same_thread": False, "timeout": 30},
+        "hide_parameters": True,
+    }
     if in_memory:
         kwargs["poolclass"] = StaticPool
     else:

@@ -32,7 +32,7 @@ def downgrade(db: Database, revision: str) -> None:
 
 
 def is_current(db: Database) -> bool:
-    """True when the database is at the newest migration (used by /readyz)."""
+    """True when the database is at the newest migration."""
     script = ScriptDirectory.from_config(alembic_config(db))
     with db.engine.connect() as conn:
         current = MigrationContext.configure(conn).get_current_heads()

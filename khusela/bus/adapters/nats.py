@@ -211,7 +211,7 @@ class NatsBus:
                 ),
                 timeout=self._connect_timeout,
             )
-        except (*_TRANSIENT, nats_errors.Error) as exc:
+        except (TimeoutError, OSError, nats_errors.Error) as exc:
             with contextlib.suppress(Exception):
                 await nc.close()
             raise BusUnavailable(f"NATS at {self._url} is not reachable") from exc

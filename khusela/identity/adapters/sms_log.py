@@ -1,12 +1,18 @@
-"""The demo's SMS adapter: writes the message to the log instead of a phone.
+"""SMS adapters that need no gateway.
 
-Only for the demo and development: it logs a one-time code, which a real deployment must
-never do. The phone number is masked so that the log still holds no personal data.
+`LogSmsSender` is the demo's: it writes the message (with the one-time code) to the log
+instead of a phone, with the number masked. It is chosen only outside production.
+`UnconfiguredSmsSender` is production's until a gateway adapter is configured: it refuses
+clearly instead of pretending a code was sent.
 """
 
 from __future__ import annotations
 
+from collections import deque
+
 import structlog
+
+from khusela.core.errors import ServiceUnavailable
 
 log = structlog.get_logger("khusela.sms")
 
@@ -17,8 +23,13 @@ def mask_phone(phone: str) -> str:
 
 class LogSmsSender:
     def __init__(self) -> None:
-        self.sent: list[tuple[str, str]] = []
+        self.sent: deque[tuple[str, str]] = deque(maxlen=50)
 
     def send(self, phone: str, message: str) -> None:
         self.sent.append((phone, message))
-        log.info("sms.demo_delivery", to=mask_phone(phone), message=message)
+        log.info("sms.demo_delivery", to=mask_phone(phone), text=message)
+
+
+class UnconfiguredSmsSender:
+    def send(self, phone: str, message: str) -> None:
+        raise ServiceUnavailable("no SMS gateway is configured; residents cannot get sign-in codes")

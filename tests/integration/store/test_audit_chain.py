@@ -21,7 +21,7 @@ def test_intact_chain_verifies(database: Database) -> None:
     _fill(database)
     with database.write() as conn:
         audit.record(conn, "admin", "user.create", "user", "u1", {"roles": ["operator"]})
-    with database.read() as conn:
+    with database.snapshot() as conn:
         result = audit.verify(conn)
     assert result.ok
     assert result.checked == 11
@@ -36,7 +36,7 @@ def test_edited_record_is_named(database: Database) -> None:
     _fill(database)
     with database.write() as conn:
         conn.execute(update(audit_log).where(audit_log.c.seq == 4).values(actor="someone-else"))
-    with database.read() as conn:
+    with database.snapshot() as conn:
         result = audit.verify(conn)
     assert not result.ok
     assert result.first_bad_seq == 4
@@ -47,7 +47,7 @@ def test_deleted_record_is_named(database: Database) -> None:
     _fill(database)
     with database.write() as conn:
         conn.execute(delete(audit_log).where(audit_log.c.seq == 6))
-    with database.read() as conn:
+    with database.snapshot() as conn:
         result = audit.verify(conn)
     assert not result.ok
     assert result.first_bad_seq == 6
@@ -60,7 +60,7 @@ def test_reordered_records_are_named(database: Database) -> None:
         conn.execute(update(audit_log).where(audit_log.c.seq == 3).values(seq=-3))
         conn.execute(update(audit_log).where(audit_log.c.seq == 5).values(seq=3))
         conn.execute(update(audit_log).where(audit_log.c.seq == -3).values(seq=5))
-    with database.read() as conn:
+    with database.snapshot() as conn:
         result = audit.verify(conn)
     assert not result.ok
     assert result.first_bad_seq == 3
@@ -70,7 +70,7 @@ def test_removed_newest_record_is_detected(database: Database) -> None:
     _fill(database)
     with database.write() as conn:
         conn.execute(delete(audit_log).where(audit_log.c.seq == 10))
-    with database.read() as conn:
+    with database.snapshot() as conn:
         result = audit.verify(conn)
     assert not result.ok
     assert result.checked == 9
@@ -88,7 +88,7 @@ def test_forged_record_with_recomputed_hash_breaks_the_next_link(database: Datab
     )
     with database.write() as conn:
         conn.execute(update(audit_log).where(audit_log.c.seq == 2).values(actor="intruder", hash=forged))
-    with database.read() as conn:
+    with database.snapshot() as conn:
         result = audit.verify(conn)
     assert not result.ok
     assert result.first_bad_seq == 3
@@ -120,7 +120,7 @@ def test_direct_insert_without_the_head_is_detected(database: Database) -> None:
                 hash="0" * 64,
             )
         )
-    with database.read() as conn:
+    with database.snapshot() as conn:
         result = audit.verify(conn)
     assert not result.ok
     assert result.first_bad_seq == 4
@@ -135,7 +135,7 @@ def test_concurrent_appends_keep_one_chain(database: Database) -> None:
 
     with ThreadPoolExecutor(max_workers=6) as pool:
         list(pool.map(write, range(60)))
-    with database.read() as conn:
+    with database.snapshot() as conn:
         result = audit.verify(conn)
         count = conn.execute(text("SELECT COUNT(*) FROM audit_log")).scalar()
     assert result.ok, result

@@ -161,6 +161,7 @@ def upgrade() -> None:
         sa.Column("phone", sa.String(length=20), nullable=True),
         sa.Column("password_hash", sa.String(length=200), nullable=True),
         sa.Column("totp_secret", sa.String(length=64), nullable=True),
+        sa.Column("totp_last_step", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("agency_id", sa.String(length=36), nullable=True),
         sa.Column("clearance", sa.Integer(), nullable=False),
         sa.Column("is_active", sa.Boolean(), nullable=False),

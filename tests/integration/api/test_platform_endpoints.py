@@ -1,0 +1,90 @@
+"""Health, readiness, metrics, OpenAPI, request ids, security headers and log hygiene."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from khusela.api.app import create_app
+from khusela.bootstrap import bootstrap
+from khusela.bus.adapters.nats import NatsBus
+from khusela.core.settings import Settings
+from khusela.identity.model import Role
+from khusela.store.database import Database
+from tests.conftest import People, bearer
+
+
+def test_health_and_ready(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["checks"] == {"database": "ok", "bus": "ok"}
+
+
+def test_not_ready_when_the_bus_is_down(settings: Settings, sqlite_db: Database) -> None:
+    platform = bootstrap(settings, db=sqlite_db, bus=NatsBus("nats://127.0.0.1:1"))
+    with TestClient(create_app(platform)) as client:
+        ready = client.get("/readyz")
+    assert ready.status_code == 503
+    assert ready.json()["checks"]["bus"] == "unavailable"
+    assert ready.json()["checks"]["database"] == "ok"
+
+
+def test_metrics_count_requests(client: TestClient) -> None:
+    client.get("/healthz")
+    text = client.get("/metrics").text
+    assert 'khusela_http_requests_total{method="GET",route="/healthz",status="200"}' in text
+
+
+def test_openapi_and_docs(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    assert "/api/auth/login" in spec["paths"]
+    assert "/api/me" in spec["paths"]
+    assert client.get("/docs").status_code == 200
+
+
+def test_request_id_is_echoed_or_made(client: TestClient) -> None:
+    assert client.get("/healthz", headers={"X-Request-ID": "abc123"}).headers["x-request-id"] == "abc123"
+    assert len(client.get("/healthz").headers["x-request-id"]) == 32
+
+
+def test_security_headers(client: TestClient) -> None:
+    headers = client.get("/").headers
+    assert headers["x-content-type-options"] == "nosniff"
+    assert "default-src 'self'" in headers["content-security-policy"]
+
+
+def test_console_is_served_without_external_assets(client: TestClient) -> None:
+    page = client.get("/")
+    assert page.status_code == 200
+    assert "Sign in" in page.text
+    assert "http://" not in page.text and "https://" not in page.text
+    assert client.get("/static/console.js").status_code == 200
+
+
+def test_logs_hold_no_secrets_or_personal_data(
+    client: TestClient, people: People, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from khusela.core.logging import configure_logging
+
+    configure_logging("INFO")
+    person = people.user("thandi", Role.OPERATOR)
+    resident = people.user("nomsa", Role.RESIDENT, phone="0825550101")
+    headers = bearer(client, person)
+    client.get("/api/me", headers=headers)
+    client.post("/api/auth/login", json={"username": "thandi", "password": "a-wrong-password"})
+    client.post("/api/auth/resident/code", json={"phone": "0825550101"})
+    logs = capsys.readouterr().err
+    assert "http.request" in logs
+    token = headers["Authorization"].split()[1]
+    for secret in (person.password, "a-wrong-password", token, "+27825550101", "0825550101"):
+        assert secret not in logs
+    assert person.totp_secret and person.totp_secret not in logs
+    assert resident.username == "nomsa"
+
+
+def test_totp_code_cannot_be_replayed(client: TestClient, people: People) -> None:
+    person = people.user("thandi", Role.OPERATOR)
+    body = person.login_body()
+    assert client.post("/api/auth/login", json=body).status_code == 200
+    assert client.post("/api/auth/login", json=body).status_code == 401
