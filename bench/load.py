@@ -11,6 +11,10 @@ is the time from writing the request to reading the last byte of the response, m
 in the client, so it includes the time the client's own event loop takes to get back to
 that connection. With C clients in a closed loop, mean latency ≈ C / throughput
 (Little's law): at high concurrency latency mostly measures queueing, not work.
+
+A run stops early, and says so, when its time limit passes or when more than
+`max_failures` requests fail (non-2xx, transport error or no answer within
+`request_timeout_seconds`), so a stalled server costs seconds, not minutes.
 """
 
 from __future__ import annotations
@@ -55,15 +59,26 @@ class LoadSpec:
     warmup_requests: int = 0
     client: ClientKind = "raw"
     headers_for: HeadersFor = no_headers
+    request_timeout_seconds: float = 10.0
+    max_failures: int | None = None
+    """Stop once this many requests failed; default 1% of `requests`, at least 20."""
+
+    @property
+    def failure_limit(self) -> int:
+        return self.max_failures if self.max_failures is not None else max(20, self.requests // 100)
 
 
 @dataclass(slots=True)
 class LoadResult:
     spec: LoadSpec
     latencies: list[float]
+    """Every response's latency (seconds), whatever its status."""
     statuses: Counter[int]
-    errors: int
-    time_limited: bool
+    transport_errors: int
+    timeouts: int
+    stopped_by: str
+    """"count", "time limit" or "failures"."""
+    warmup_failures: int = 0
     cpu: dict[str, float | None] = field(default_factory=dict)
 
     @property
@@ -80,11 +95,15 @@ class LoadResult:
 
     @property
     def requests_per_second(self) -> float:
-        return per_second(self.completed, self.wall_seconds)
+        return per_second(self.ok, self.wall_seconds)
 
     @property
     def ok(self) -> int:
         return sum(n for status, n in self.statuses.items() if 200 <= status < 300)
+
+    @property
+    def failures(self) -> int:
+        return self.transport_errors + self.timeouts + (self.completed - self.ok)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -94,9 +113,13 @@ class LoadResult:
             "requested": self.spec.requests,
             "completed": self.completed,
             "ok_2xx": self.ok,
-            "errors": self.errors + (self.completed - self.ok),
+            "failures": self.failures,
             "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
-            "time_limited": self.time_limited,
+            "transport_errors": self.transport_errors,
+            "timeouts": self.timeouts,
+            "request_timeout_seconds": self.spec.request_timeout_seconds,
+            "warmup_failures": self.warmup_failures,
+            "stopped_by": self.stopped_by,
             "requests_per_second": round(self.requests_per_second, 1),
             "latency": self.summary.as_dict(),
             "cpu": self.cpu,
@@ -104,22 +127,26 @@ class LoadResult:
 
 
 class _Plan:
-    """Hands out request slots until the count or the deadline runs out."""
+    """Hands out request slots until the count or the deadline runs out, or `stop()`."""
 
-    def __init__(self, count: int, seconds: float | None = None) -> None:
+    def __init__(self, count: int, seconds: float) -> None:
         self.remaining, self.seconds = count, seconds
         self.deadline = float("inf")
-        self.hit_deadline = False
+        self.stopped_by = "count"
 
     def begin(self) -> None:
-        if self.seconds is not None:
-            self.deadline = time.perf_counter() + self.seconds
+        self.deadline = time.perf_counter() + self.seconds
+
+    def stop(self, reason: str) -> None:
+        if self.remaining > 0:
+            self.remaining = 0
+            self.stopped_by = reason
 
     def take(self) -> bool:
         if self.remaining <= 0:
             return False
         if time.perf_counter() >= self.deadline:
-            self.hit_deadline = True
+            self.stop("time limit")
             return False
         self.remaining -= 1
         return True
@@ -176,14 +203,16 @@ def _raw_request(spec: LoadSpec, index: int) -> bytes:
 
 
 class _Run:
-    """Shared state of one load phase: the plans, the barriers and what the clients saw."""
+    """One load phase: warm-up, then the measured requests, sharing connections."""
 
     def __init__(self, spec: LoadSpec) -> None:
         self.spec = spec
-        self.warm, self.plan = _Plan(spec.warmup_requests), _Plan(spec.requests, spec.time_limit_seconds)
+        self.warm = _Plan(spec.warmup_requests, spec.time_limit_seconds)
+        self.plan = _Plan(spec.requests, spec.time_limit_seconds)
+        self.active = self.warm
         self.latencies: list[float] = []
         self.statuses: Counter[int] = Counter()
-        self.errors = 0
+        self.transport_errors = self.timeouts = self.failures = 0
         self.connected = asyncio.Barrier(spec.concurrency + 1)
         self.warmed = asyncio.Barrier(spec.concurrency + 1)
         self.go = asyncio.Event()
@@ -194,63 +223,93 @@ class _Run:
                 limits=httpx.Limits(
                     max_connections=spec.concurrency, max_keepalive_connections=spec.concurrency
                 ),
-                timeout=60.0,
+                timeout=spec.request_timeout_seconds,
             )
+
+    def _failed(self) -> None:
+        self.failures += 1
+        if self.failures >= self.spec.failure_limit:
+            self.active.stop("failures")
+
+    def _answered(self, status: int, seconds: float) -> None:
+        if self.active is self.plan:
+            self.latencies.append(seconds)
+            self.statuses[status] += 1
+        if not 200 <= status < 300:
+            self._failed()
+
+    def _start_measuring(self) -> int:
+        warmup_failures, self.failures = self.failures, 0
+        self.transport_errors = self.timeouts = 0
+        self.active = self.plan
+        self.plan.begin()
+        return warmup_failures
 
     async def _abort(self) -> None:
         await self.connected.abort()
         await self.warmed.abort()
 
+    async def _raw_loop(self, plan: _Plan, conn: _RawConnection, data: bytes) -> None:
+        clock, timeout = time.perf_counter, self.spec.request_timeout_seconds
+        while plan.take():
+            t0 = clock()
+            try:
+                async with asyncio.timeout(timeout):
+                    status = await conn.request(data)
+            except TimeoutError:
+                self.timeouts += 1
+            except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):
+                self.transport_errors += 1
+            else:
+                self._answered(status, clock() - t0)
+                continue
+            await conn.close()  # reconnects on the next request
+            self._failed()
+
     async def raw_worker(self, index: int) -> None:
         conn = _RawConnection(self.spec.host, self.spec.port)
         data = _raw_request(self.spec, index)
-        clock = time.perf_counter
         try:
             try:
                 await conn.open()
                 await self.connected.wait()
-                while self.warm.take():
-                    await conn.request(data)
+                await self._raw_loop(self.warm, conn, data)
                 await self.warmed.wait()
             except BaseException:
                 await self._abort()
                 raise
             await self.go.wait()
-            while self.plan.take():
-                t0 = clock()
-                try:
-                    status = await conn.request(data)
-                except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):
-                    self.errors += 1
-                    await conn.close()
-                    continue
-                self.latencies.append(clock() - t0)
-                self.statuses[status] += 1
+            await self._raw_loop(self.plan, conn, data)
         finally:
             await conn.close()
 
-    async def httpx_worker(self, index: int) -> None:
-        client = self.client
+    async def _httpx_loop(self, plan: _Plan, headers: dict[str, str]) -> None:
+        client, path, clock = self.client, self.spec.path, time.perf_counter
         assert client is not None
-        path, headers, clock = self.spec.path, dict(self.spec.headers_for(index)), time.perf_counter
+        while plan.take():
+            t0 = clock()
+            try:
+                response = await client.get(path, headers=headers)
+            except httpx.TimeoutException:
+                self.timeouts += 1
+            except httpx.TransportError:
+                self.transport_errors += 1
+            else:
+                self._answered(response.status_code, clock() - t0)
+                continue
+            self._failed()
+
+    async def httpx_worker(self, index: int) -> None:
+        headers = dict(self.spec.headers_for(index))
         try:
             await self.connected.wait()
-            while self.warm.take():
-                await client.get(path, headers=headers)
+            await self._httpx_loop(self.warm, headers)
             await self.warmed.wait()
         except BaseException:
             await self._abort()
             raise
         await self.go.wait()
-        while self.plan.take():
-            t0 = clock()
-            try:
-                response = await client.get(path, headers=headers)
-            except httpx.TransportError:
-                self.errors += 1
-                continue
-            self.latencies.append(clock() - t0)
-            self.statuses[response.status_code] += 1
+        await self._httpx_loop(self.plan, headers)
 
     async def drive(self, server_pid: int | None) -> LoadResult:
         worker = self.raw_worker if self.spec.client == "raw" else self.httpx_worker
@@ -258,9 +317,10 @@ class _Run:
         probe = CpuProbe(other_pid=server_pid)
         try:
             await self.connected.wait()
+            self.warm.begin()
             await self.warmed.wait()
             probe.start()
-            self.plan.begin()
+            warmup_failures = self._start_measuring()
             self.go.set()
             await asyncio.gather(*tasks)
             cpu = probe.stop()
@@ -280,7 +340,16 @@ class _Run:
             await asyncio.gather(*tasks, return_exceptions=True)
             if self.client is not None:
                 await self.client.aclose()
-        return LoadResult(self.spec, self.latencies, self.statuses, self.errors, self.plan.hit_deadline, cpu)
+        return LoadResult(
+            self.spec,
+            self.latencies,
+            self.statuses,
+            self.transport_errors,
+            self.timeouts,
+            self.plan.stopped_by,
+            warmup_failures,
+            cpu,
+        )
 
 
 def run_load(spec: LoadSpec, server_pid: int | None = None) -> LoadResult:

@@ -6,6 +6,11 @@ Uvicorn with uvloop/httptools, no Uvicorn access log) but with the `test` enviro
 in-process bus and a rate limit high enough never to trigger. Its stderr (one JSON access
 line per request at INFO) goes to a file, from which `route_latencies` reads the
 server-side duration of each request.
+
+Two probe routes are added for benchmarks only, to price authentication and policy over
+HTTP without any handler work (every middleware still applies):
+- GET /bench/authn: depends on `CurrentUser` (bearer token → principal);
+- GET /bench/authz: depends on `require(Action.ME_READ)`, as protected routes declare it.
 """
 
 from __future__ import annotations
@@ -22,12 +27,34 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
 import httpx
+from fastapi import Depends, FastAPI
 
 from bench.common import ROOT
+from khusela.api.deps import CurrentUser, require
+from khusela.identity.model import Principal
+from khusela.identity.policy import Action
 
 RATE_LIMIT_NEVER = 10**9
+BENCH_SECRET = "khusela-bench-token-pepper"  # noqa: S105 - a throw-away database's pepper, not a secret
+"""The server's `secret_key` (token pepper), so the benchmark can issue tokens directly."""
+
+
+async def probe_authn(principal: CurrentUser) -> dict[str, str]:
+    """Authentication only."""
+    return {"user_id": principal.user_id}
+
+
+async def probe_authz(principal: Annotated[Principal, Depends(require(Action.ME_READ))]) -> dict[str, str]:
+    """Authentication and the policy check, exactly as protected routes declare them."""
+    return {"user_id": principal.user_id}
+
+
+def add_probe_routes(app: FastAPI) -> None:
+    app.add_api_route("/bench/authn", probe_authn, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/bench/authz", probe_authz, methods=["GET"], include_in_schema=False)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -51,12 +78,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         database_url=args.database_url,
         data_dir=args.data_dir,
         rate_limit_per_minute=RATE_LIMIT_NEVER,
+        secret_key=BENCH_SECRET,
         log_level=args.log_level,
         bus_url="inprocess://",
         redis_url=None,
     )
     configure_logging(settings.log_level)
     app = create_app(bootstrap(settings))
+    add_probe_routes(app)
     uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False, log_level="warning")
 
 
@@ -84,6 +113,24 @@ class RunningServer:
     def log_offset(self) -> int:
         """Where the log ends now; pass it to `route_latencies` after a run."""
         return self.log_path.stat().st_size
+
+    def wait_idle(self, timeout: float = 90.0) -> float:
+        """Wait until /readyz (a worker thread and a pooled connection) answers at once.
+
+        After a run that stalled the server, its threads may still be waiting for
+        database connections; the next run must not start inside that backlog.
+        Returns the seconds waited.
+        """
+        started = time.monotonic()
+        with httpx.Client(timeout=2.0) as client:
+            while time.monotonic() - started < timeout:
+                try:
+                    if client.get(f"{self.base_url}/readyz").status_code == 200:
+                        return time.monotonic() - started
+                except httpx.TransportError:
+                    pass
+                time.sleep(0.2)
+        raise RuntimeError(f"the server did not become idle within {timeout:.0f} s:\n{self.log_tail()}")
 
     def log_tail(self, lines: int = 30) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
@@ -135,7 +182,7 @@ def _wait_ready(server: RunningServer, timeout: float) -> None:
     raise RuntimeError(f"the server did not answer /healthz within {timeout:.0f} s:\n{server.log_tail()}")
 
 
-def stop(process: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
+def stop(process: subprocess.Popen[bytes], timeout: float = 5.0) -> None:
     """SIGTERM (Uvicorn shuts down gracefully), then SIGKILL if it lingers."""
     if process.poll() is not None:
         return

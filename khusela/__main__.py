@@ -1,0 +1,5 @@
+"""`python -m khusela` runs the CLI."""
+
+from khusela.cli import main
+
+main()
