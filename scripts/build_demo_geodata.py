@@ -115,10 +115,7 @@ Point = tuple[float, float]
 def haversine_km(a: Point, b: Point) -> float:
     """Great-circle distance in km between two (lat, lon) points."""
     lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
-    h = (
-        math.sin((lat2 - lat1) / 2) ** 2
-        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
-    )
+    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
     return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(h))
 
 
@@ -253,9 +250,7 @@ def candidate_cells(stations: list[Station]) -> set[str]:
     return cells
 
 
-def assign_precincts(
-    all_stations: list[Station], province_stations: list[Station]
-) -> dict[str, list[str]]:
+def assign_precincts(all_stations: list[Station], province_stations: list[Station]) -> dict[str, list[str]]:
     """Station name -> sorted precinct cells (nearest-station Voronoi on H3 cells)."""
     grid = StationGrid(all_stations)
     owner: dict[str, str] = {}
@@ -287,9 +282,7 @@ def ensure_own_cells(owner: dict[str, str], stations: list[Station]) -> None:
         print(f"  own cell: {station.name!r} takes {cell} from {previous!r}")
 
 
-def municipality_cells(
-    precincts: dict[str, list[str]], muni_of: dict[str, str]
-) -> dict[str, list[str]]:
+def municipality_cells(precincts: dict[str, list[str]], muni_of: dict[str, str]) -> dict[str, list[str]]:
     """Municipality code -> sorted cells; districts get the union of their locals."""
     cells: dict[str, set[str]] = {m.code: set() for m in MUNICIPALITIES}
     for name, precinct in precincts.items():
@@ -398,9 +391,7 @@ def main() -> None:
     args = parse_args()
     saps_dir = args.shared / SAPS_DIR
     all_stations = read_stations(saps_dir / "stations.shp")
-    province_stations = sorted(
-        (s for s in all_stations if s.province == PROVINCE_CODE), key=lambda s: s.name
-    )
+    province_stations = sorted((s for s in all_stations if s.province == PROVINCE_CODE), key=lambda s: s.name)
     if len({s.name for s in province_stations}) != len(province_stations):
         raise SystemExit("duplicate Gauteng station names")
     census = read_precincts(saps_dir / "police_stations_census2022.csv", PROVINCE_CODE)

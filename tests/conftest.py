@@ -88,7 +88,7 @@ def sqlite_db(tmp_path: Path, sqlite_template: Path) -> Iterator[Database]:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(environment="test", data_dir=tmp_path, rate_limit_per_minute=10_000)  # type: ignore[arg-type]
+    return Settings(environment="test", data_dir=tmp_path, rate_limit_per_minute=10_000)
 
 
 @pytest.fixture

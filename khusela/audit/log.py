@@ -94,7 +94,7 @@ class Verification:
     reason: str = ""
 
 
-def verify(conn: Connection, batch: int = 5000) -> Verification:
+def verify(conn: Connection, batch: int = 5000) -> Verification:  # noqa: PLR0911 - one return per kind of tampering
     """Walk the chain up to its head; report the first record edited, removed or moved.
 
     Run it in a snapshot (`Database.snapshot()`), so that head and records are read as of

@@ -54,9 +54,8 @@ class Database:
         SQLite in WAL mode already reads from one snapshot per transaction; PostgreSQL
         needs REPEATABLE READ for that.
         """
-        with self.engine.connect() as conn:
-            if not self.is_sqlite:
-                conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        with self.engine.connect() as raw:
+            conn = raw if self.is_sqlite else raw.execution_options(isolation_level="REPEATABLE READ")
             with conn.begin() as tx:
                 yield conn
                 tx.rollback()

@@ -22,7 +22,8 @@ def test_geodata_places_known_stations_in_their_metros() -> None:
     assert by_name["Benoni"].municipality_code == "EKU"
     assert by_name["Krugersdorp"].municipality_code == "GT481"
     hillbrow = by_name["Hillbrow"]
-    assert -26.3 < hillbrow.lat < -26.1 and 28.0 < hillbrow.lon < 28.1
+    assert -26.3 < hillbrow.lat < -26.1
+    assert 28.0 < hillbrow.lon < 28.1
     for station in gp.stations:
         assert station.precinct <= gp.cells
         assert station.precinct <= gp.municipality(station.municipality_code).cells
@@ -47,6 +48,7 @@ def test_seed_creates_every_role_and_the_command_centre(sqlite_db: Database) -> 
         types = {a.type for a in directory.list_agencies(conn, SYSTEM)}
         assert types == set(AgencyType)
         count = conn.execute(select(func.count()).select_from(units)).scalar()
-        assert count is not None and count > 250
+        assert count is not None
+        assert count > 250
         jhb_unit = conn.execute(select(units).where(units.c.callsign == "JMPD-01")).one()
         assert cell_of(jhb_unit.lat, jhb_unit.lon) == jhb_unit.cell

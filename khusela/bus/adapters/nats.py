@@ -75,7 +75,11 @@ class _NatsSubscription:
         self._task = asyncio.create_task(self._pull(), name=f"nats:{durable}")
 
     async def stop(self) -> None:
-        """Stop receiving; unhandled messages go back to the durable at once."""
+        """Stop receiving; the message being handled, if any, goes back to the durable at once.
+
+        A message that reached this client in the instant before it unsubscribed is
+        redelivered after `ack_wait`.
+        """
         if self._stopped:
             return
         self._stopped = True

@@ -182,6 +182,7 @@ async def test_an_outage_in_the_middle_of_a_batch_keeps_the_rest(
 
 @pytest.mark.nats
 async def test_events_wait_out_an_unreachable_nats_and_arrive_once(database: Database) -> None:
+    live_url = service_url("nats")
     sent = incidents(3)
     commit(database, *sent)
     down = NatsBus("nats://127.0.0.1:1", connect_timeout=0.5)
@@ -195,7 +196,7 @@ async def test_events_wait_out_an_unreachable_nats_and_arrive_once(database: Dat
     assert pending(database) == 3
 
     tag = uuid.uuid4().hex[:12]
-    back = NatsBus(service_url("nats"), stream=f"T{tag}", prefix=f"t{tag}")
+    back = NatsBus(live_url, stream=f"T{tag}", prefix=f"t{tag}")
     try:
         consumer = Recorder()
         await back.subscribe("incident.>", "reports", consumer)

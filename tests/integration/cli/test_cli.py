@@ -14,7 +14,7 @@ KHUSELA = [sys.executable, "-m", "khusela"]
 
 
 def run(args: list[str], env: dict[str, str], stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603 - our own command with fixed arguments
+    return subprocess.run(
         [*KHUSELA, *args], env=env, input=stdin, capture_output=True, text=True, timeout=60, check=False
     )
 
@@ -75,9 +75,12 @@ def test_agency_and_user_lifecycle(env: dict[str, str]) -> None:
     assert resident.returncode == 0, resident.stderr
     assert "otpauth" not in resident.stdout
     users = run(["users", "list"], env).stdout
-    assert "thandi" in users and "nomsa" in users and "restricted" in users
+    assert "thandi" in users
+    assert "nomsa" in users
+    assert "restricted" in users
     code = run(["users", "totp", "thandi"], env)
-    assert code.returncode == 0 and code.stdout.strip().isdigit()
+    assert code.returncode == 0
+    assert code.stdout.strip().isdigit()
 
 
 @pytest.mark.parametrize(

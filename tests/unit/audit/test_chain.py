@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from khusela.audit.chain import GENESIS, AuditRecord, canonical, record_hash, recompute
+from khusela.audit.chain import GENESIS, AuditRecord, canonical, recompute, record_hash
 
 AT = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 

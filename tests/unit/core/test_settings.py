@@ -24,7 +24,8 @@ def test_defaults_are_embedded(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
     settings = load_settings()
     assert settings.resolved_database_url == f"sqlite:///{tmp_path / 'khusela.db'}"
     assert settings.bus_url == "inprocess://"
-    assert settings.redis_url is None and settings.mqtt_url is None
+    assert settings.redis_url is None
+    assert settings.mqtt_url is None
 
 
 def test_environment_variables(monkeypatch: pytest.MonkeyPatch) -> None:
