@@ -9,3 +9,7 @@ class SmsSender(Protocol):
     def send(self, phone: str, message: str) -> None:
         """Deliver a text message to a phone number (E.164)."""
         ...
+
+    def available(self) -> bool:
+        """Whether messages can be sent at all (a gateway is configured)."""
+        ...

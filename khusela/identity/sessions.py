@@ -18,7 +18,7 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 
 from khusela.audit import log as audit
 from khusela.core.clock import Clock, SystemClock
-from khusela.core.errors import AccountLocked, AuthenticationFailed
+from khusela.core.errors import AccountLocked, AuthenticationFailed, ServiceUnavailable
 from khusela.identity import passwords, totp
 from khusela.identity.directory import load_principal, normalise_phone
 from khusela.identity.model import Principal, Role
@@ -121,9 +121,8 @@ def login(
     principal = load_principal(conn, row.id) if (ok and row) else None
     if principal is not None and row is not None and principal.needs_totp and policy.require_totp:
         step = totp.matching_step(row.totp_secret, totp_code) if (totp_code and row.totp_secret) else None
-        ok = step is not None and (row.totp_last_step is None or step > row.totp_last_step)
-        if ok:
-            conn.execute(update(users).where(users.c.id == row.id).values(totp_last_step=step))
+        # Conditional update: of two sign-ins racing with one code, only one moves the step.
+        ok = step is not None and _spend_totp_step(conn, row.id, step)
     if row is None:
         audit.record(conn, UNKNOWN_ACTOR, "auth.login_failed", "user", UNKNOWN_ACTOR)
         raise LoginFailure(AuthenticationFailed("wrong username, password or one-time code"))
@@ -134,6 +133,18 @@ def login(
     _note_attempt(conn, username, True, now)
     audit.record(conn, username, "auth.login", "user", principal.user_id)
     return _issue(conn, principal, policy, now)
+
+
+def _spend_totp_step(conn: Connection, user_id: str, step: int) -> bool:
+    result = conn.execute(
+        update(users)
+        .where(
+            users.c.id == user_id,
+            (users.c.totp_last_step.is_(None)) | (users.c.totp_last_step < step),
+        )
+        .values(totp_last_step=step)
+    )
+    return bool(result.rowcount == 1)
 
 
 def _resident_by_phone(conn: Connection, phone: str) -> tuple[str, str] | None:
@@ -153,6 +164,9 @@ def request_resident_code(conn: Connection, phone: str, sms: SmsSender, clock: C
     """
     now = (clock or SystemClock()).now()
     phone = normalise_phone(phone)
+    if not sms.available():
+        # Answer the same for every number, so the outage does not reveal who is registered.
+        raise ServiceUnavailable("no SMS gateway is configured; residents cannot get sign-in codes")
     resident = _resident_by_phone(conn, phone)
     if resident is None or _failures(conn, resident[1], now) >= MAX_FAILURES:
         return

@@ -29,7 +29,13 @@ class LogSmsSender:
         self.sent.append((phone, message))
         log.info("sms.demo_delivery", to=mask_phone(phone), text=message)
 
+    def available(self) -> bool:
+        return True
+
 
 class UnconfiguredSmsSender:
     def send(self, phone: str, message: str) -> None:
         raise ServiceUnavailable("no SMS gateway is configured; residents cannot get sign-in codes")
+
+    def available(self) -> bool:
+        return False

@@ -6,10 +6,14 @@ import re
 
 from fastapi.testclient import TestClient
 
-from khusela.bootstrap import Platform
+from khusela.api.app import create_app
+from khusela.bootstrap import Platform, bootstrap
+from khusela.bus.adapters.inprocess import InProcessBus
+from khusela.core.settings import Environment, Settings
 from khusela.identity import totp
 from khusela.identity.adapters.sms_log import LogSmsSender
 from khusela.identity.model import Clearance, Role
+from khusela.store.database import Database
 from tests.conftest import People, bearer
 
 
@@ -153,3 +157,16 @@ def test_logins_are_audited(client: TestClient, platform: Platform, people: Peop
         actions = [r.action for r in audit.recent(conn, 10)]
         assert audit.verify(conn).ok
     assert actions[:2] == ["auth.login", "auth.login_failed"]
+
+
+def test_production_without_sms_gateway_answers_alike_for_every_number(
+    settings: Settings, sqlite_db: Database
+) -> None:
+    production = settings.model_copy(update={"environment": Environment.PRODUCTION, "secret_key": "s" * 40})
+    platform = bootstrap(production, db=sqlite_db, bus=InProcessBus())
+    People(sqlite_db).user("nomsa", Role.RESIDENT, phone="0825550101")
+    with TestClient(create_app(platform)) as client:
+        known = client.post("/api/auth/resident/code", json={"phone": "0825550101"})
+        unknown = client.post("/api/auth/resident/code", json={"phone": "0825550199"})
+    assert known.status_code == unknown.status_code == 503
+    assert known.json()["detail"] == unknown.json()["detail"]
