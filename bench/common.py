@@ -165,43 +165,76 @@ def machine_cpu_ticks() -> tuple[int, int] | None:
     return total - idle, total
 
 
+def processes_cpu_seconds(comm: str) -> dict[int, float]:
+    """CPU seconds of every process whose command name is `comm` (e.g. "postgres"), by pid."""
+    out: dict[int, float] = {}
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return out
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "comm").read_text().strip() != comm:
+                continue
+        except OSError:
+            continue
+        seconds = process_cpu_seconds(int(entry.name))
+        if seconds is not None:
+            out[int(entry.name)] = seconds
+    return out
+
+
 @dataclass(slots=True)
 class CpuProbe:
-    """CPU use of this process, optionally another process, and the whole machine."""
+    """CPU use of this process, optionally another process, PostgreSQL and the whole machine.
+
+    PostgreSQL is every process named `postgres`; backends that exit during the interval
+    are missed, so that figure is a lower bound. "rest" is everything else that kept the
+    machine busy: the kernel's share of loopback networking, other processes.
+    """
 
     other_pid: int | None = None
     _wall: float = 0.0
     _own: float = 0.0
     _other: float | None = None
+    _postgres: dict[int, float] = field(default_factory=dict)
     _machine: tuple[int, int] | None = None
     figures: dict[str, float | None] = field(default_factory=dict)
 
     def start(self) -> None:
-        self._wall, self._own = time.perf_counter(), time.process_time()
-        self._other = process_cpu_seconds(self.other_pid) if self.other_pid else None
+        self._postgres = processes_cpu_seconds("postgres")
         self._machine = machine_cpu_ticks()
+        self._other = process_cpu_seconds(self.other_pid) if self.other_pid else None
+        self._wall, self._own = time.perf_counter(), time.process_time()
 
     def stop(self) -> dict[str, float | None]:
         wall = time.perf_counter() - self._wall
         own = time.process_time() - self._own
         other_now = process_cpu_seconds(self.other_pid) if self.other_pid else None
         other = other_now - self._other if other_now is not None and self._other is not None else None
+        postgres = sum(
+            v - self._postgres.get(pid, 0.0) for pid, v in processes_cpu_seconds("postgres").items()
+        )
         machine_now = machine_cpu_ticks()
         busy_pct: float | None = None
         if machine_now and self._machine and machine_now[1] > self._machine[1]:
             busy_pct = 100.0 * (machine_now[0] - self._machine[0]) / (machine_now[1] - self._machine[1])
         cores = os.cpu_count() or 1
+
+        def pct(seconds: float | None) -> float | None:
+            return round(100.0 * seconds / wall, 1) if seconds is not None and wall > 0 else None
+
         self.figures = {
             "wall_seconds": round(wall, 4),
-            "client_cpu_pct_of_one_core": round(100.0 * own / wall, 1) if wall else None,
-            "server_cpu_pct_of_one_core": round(100.0 * other / wall, 1)
-            if other is not None and wall
-            else None,
+            "client_cpu_pct_of_one_core": pct(own),
+            "server_cpu_pct_of_one_core": pct(other),
+            "postgres_cpu_pct_of_one_core": pct(postgres),
             "machine_busy_pct_of_all_cores": round(busy_pct, 1) if busy_pct is not None else None,
         }
-        if busy_pct is not None and other is not None and wall:
-            rest = busy_pct * cores - 100.0 * own / wall - 100.0 * other / wall
-            self.figures["rest_cpu_pct_of_one_core"] = round(max(rest, 0.0), 1)  # PostgreSQL, kernel…
+        if busy_pct is not None and wall > 0:
+            rest = busy_pct * cores - 100.0 * (own + (other or 0.0) + postgres) / wall
+            self.figures["rest_cpu_pct_of_one_core"] = round(max(rest, 0.0), 1)
         return self.figures
 
 
@@ -354,6 +387,17 @@ def print_table(title: str, headers: Sequence[str], rows: Sequence[Sequence[str]
         print(line(row))
 
 
+def _json_safe(value: Any) -> Any:
+    """NaN and infinities are not JSON: write them as null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Mapping):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value
+
+
 def write_results(
     name: str,
     figures: Mapping[str, Any],
@@ -373,5 +417,5 @@ def write_results(
         "all_targets_pass": all(t.passed for t in targets),
         "notes": list(notes),
     }
-    out.write_text(json.dumps(document, indent=2, default=str) + "\n")
+    out.write_text(json.dumps(_json_safe(document), indent=2, default=str, allow_nan=False) + "\n")
     return out

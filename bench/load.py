@@ -311,7 +311,7 @@ class _Run:
         await self.go.wait()
         await self._httpx_loop(self.plan, headers)
 
-    async def drive(self, server_pid: int | None) -> LoadResult:
+    async def drive(self, server_pid: int | None, on_start: Callable[[], object] | None) -> LoadResult:
         worker = self.raw_worker if self.spec.client == "raw" else self.httpx_worker
         tasks = [asyncio.create_task(worker(i)) for i in range(self.spec.concurrency)]
         probe = CpuProbe(other_pid=server_pid)
@@ -319,6 +319,8 @@ class _Run:
             await self.connected.wait()
             self.warm.begin()
             await self.warmed.wait()
+            if on_start is not None:
+                on_start()
             probe.start()
             warmup_failures = self._start_measuring()
             self.go.set()
@@ -352,9 +354,15 @@ class _Run:
         )
 
 
-def run_load(spec: LoadSpec, server_pid: int | None = None) -> LoadResult:
-    """Run one load phase (on uvloop when available) and return what the clients saw."""
-    return _run(_Run(spec).drive(server_pid))
+def run_load(
+    spec: LoadSpec, server_pid: int | None = None, on_start: Callable[[], object] | None = None
+) -> LoadResult:
+    """Run one load phase (on uvloop when available) and return what the clients saw.
+
+    `on_start` is called once warm-up is over, just before the measured requests start
+    (e.g. to note where the server's log ends).
+    """
+    return _run(_Run(spec).drive(server_pid, on_start))
 
 
 def _run(coro: Coroutine[Any, Any, LoadResult]) -> LoadResult:

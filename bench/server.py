@@ -101,6 +101,8 @@ class RunningServer:
     host: str
     port: int
     log_path: Path
+    stop_timeout: float = 3.0
+    """Seconds to wait after SIGTERM before SIGKILL; set it low once the server is known to be stuck."""
 
     @property
     def pid(self) -> int:
@@ -134,6 +136,12 @@ class RunningServer:
 
     def log_tail(self, lines: int = 30) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def count_in_log(self, since: int, needle: bytes) -> int:
+        """Lines logged after offset `since` that contain `needle`."""
+        with self.log_path.open("rb") as f:
+            f.seek(since)
+            return sum(1 for line in f if needle in line)
 
     def route_latencies(self, since: int, route: str) -> list[float]:
         """Server-side durations (seconds) of requests to `route` logged after offset `since`.
@@ -182,7 +190,7 @@ def _wait_ready(server: RunningServer, timeout: float) -> None:
     raise RuntimeError(f"the server did not answer /healthz within {timeout:.0f} s:\n{server.log_tail()}")
 
 
-def stop(process: subprocess.Popen[bytes], timeout: float = 5.0) -> None:
+def stop(process: subprocess.Popen[bytes], timeout: float = 3.0) -> None:
     """SIGTERM (Uvicorn shuts down gracefully), then SIGKILL if it lingers."""
     if process.poll() is not None:
         return
@@ -230,7 +238,7 @@ def serve(
             _wait_ready(server, startup_timeout)
             yield server
         finally:
-            stop(process)
+            stop(process, server.stop_timeout)
 
 
 if __name__ == "__main__":
