@@ -694,7 +694,7 @@ def targets_for(results: dict[str, Any], cfg: Config) -> list[Target]:
         ),
         http(
             f"{c} clients: /api/me - /healthz, shared token",
-            f"HTTP, {c} clients: p99(/api/me) - p99(/healthz) (null: the run failed)",
+            f"HTTP, {c} clients: p99(/api/me) - p99(/healthz) (queueing dominates)",
         ),
     ]
 
@@ -720,9 +720,8 @@ def notes_for(results: dict[str, Any], cfg: Config) -> list[str]:
         "lower throughput, not per-request authentication cost.",
         "/bench/authn and /bench/authz are probe routes the benchmark's launcher adds (bench/server.py); "
         "every middleware applies to them as to real routes.",
-        "/api/me does more than authenticate: its sync handler takes a pooled connection through the "
-        "ReadConn dependency and loads the agency and all its jurisdiction cells on every request "
-        "(auth_inprocess.me_handler_get_agency).",
+        "/api/me needs no database read of its own: the authenticated principal carries its agency "
+        "(auth_inprocess.me_handler_get_agency shows what the earlier per-request agency load cost).",
         "Server-side latency is what the RequestContext middleware logged per request (INFO access log); "
         "it excludes time queued in the kernel and in the event loop before the request was parsed.",
         "The audit head row (SELECT ... FOR UPDATE) serialises all appends, so concurrent single-record "
@@ -737,12 +736,9 @@ def notes_for(results: dict[str, Any], cfg: Config) -> list[str]:
             f"GET /api/me with {c} clients FAILED: {me['ok_2xx']} of {me['requested']} succeeded, "
             f"{me['timeouts']} client timeouts after {me['request_timeout_seconds']:.0f} s (stopped by "
             f"{me['stopped_by']}). Afterwards /healthz: {diagnosis.get('/healthz')}, /readyz: "
-            f"{diagnosis.get('/readyz')}: the event loop answers but no worker thread is free. The sync "
-            "ReadConn dependency checks a pooled connection out in one worker thread, then the sync handler "
-            "waits for a second worker thread while holding it. With more concurrent requests than worker "
-            "threads (40) + pooled connections (20 + 20 overflow), every thread ends up blocked in pool "
-            "checkout (pool_timeout 30 s, then 500s) while every connection is held by a request waiting for "
-            f"a thread. At {s} clients /api/me completes normally."
+            f"{diagnosis.get('/readyz')}. Look for worker threads blocked in pool checkout (a connection "
+            "held across a thread switch) or a lock held across an await. "
+            f"At {s} clients /api/me completed normally."
         )
     comp = http["client_comparison_healthz"]
     raw_note = (

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import Connection
-from starlette.concurrency import run_in_threadpool
 
 from khusela.bootstrap import Platform
 from khusela.core.errors import AuthenticationFailed, Forbidden
@@ -26,13 +24,6 @@ def get_platform(request: Request) -> Platform:
 PlatformDep = Annotated[Platform, Depends(get_platform)]
 
 
-def read_conn(platform: PlatformDep) -> Iterator[Connection]:
-    with platform.db.read() as conn:
-        yield conn
-
-
-ReadConn = Annotated[Connection, Depends(read_conn)]
-
 BearerToken = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
@@ -40,9 +31,7 @@ async def current_principal(request: Request, platform: PlatformDep, credentials
     if credentials is None or not credentials.credentials:
         raise AuthenticationFailed("sign in first: send Authorization: Bearer <token>")
     token = credentials.credentials
-    principal = platform.authenticator.cached(token)
-    if principal is None:
-        principal = await run_in_threadpool(platform.authenticator.resolve, token)
+    principal = await platform.authenticator.authenticate(token)
     if principal is None:
         raise AuthenticationFailed("the token is unknown, expired or revoked")
     request.scope.setdefault("state", {})["user_id"] = principal.user_id
@@ -52,10 +41,15 @@ async def current_principal(request: Request, platform: PlatformDep, credentials
 CurrentUser = Annotated[Principal, Depends(current_principal)]
 
 
-def require(action: Action) -> Callable[[Principal], Principal]:
-    """A dependency that lets through only callers whose roles grant `action`."""
+def require(action: Action) -> Callable[[Principal], Awaitable[Principal]]:
+    """A dependency that lets through only callers whose roles grant `action`.
 
-    def check(principal: CurrentUser) -> Principal:
+    Handlers open their own database connection (`with platform.db.read()`) inside their
+    worker thread: a connection held by a dependency across the switch to the handler's
+    thread can exhaust the pool under load and deadlock the server.
+    """
+
+    async def check(principal: CurrentUser) -> Principal:
         if not can(principal, action):
             raise Forbidden(f"your roles do not allow {action.value}")
         return principal

@@ -89,7 +89,9 @@ class RequestContext:
             LATENCY.labels(scope["method"], template).observe(elapsed)
             REQUESTS.labels(scope["method"], template, str(status)).inc()
             user = scope["state"].get("user_id")
-            log.info(
+            # Probes and scrapes arrive every few seconds; logging each would drown the rest.
+            emit = log.debug if template in _QUIET_ROUTES else log.info
+            emit(
                 "http.request",
                 method=scope["method"],
                 route=template,
@@ -113,6 +115,9 @@ def _security_headers(path: str) -> list[tuple[bytes, bytes]]:
     if path.startswith(("/docs", "/redoc")):
         return _BASE_HEADERS
     return [*_BASE_HEADERS, _CSP]
+
+
+_QUIET_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

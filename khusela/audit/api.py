@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from khusela.api.deps import PlatformDep, ReadConn, require
+from khusela.api.deps import PlatformDep, require
 from khusela.api.schemas import Outgoing
 from khusela.audit import log as audit
 from khusela.identity.model import Principal
@@ -38,11 +38,13 @@ class VerificationOut(Outgoing):
 @router.get("", response_model=list[AuditRecordOut], summary="Newest audit records first")
 def recent(
     _auditor: Auditor,
-    conn: ReadConn,
+    platform: PlatformDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     before: Annotated[int | None, Query(ge=1)] = None,
 ) -> list[AuditRecordOut]:
-    return [AuditRecordOut.model_validate(r) for r in audit.recent(conn, limit, before)]
+    with platform.db.read() as conn:
+        rows = audit.recent(conn, limit, before)
+    return [AuditRecordOut.model_validate(r) for r in rows]
 
 
 @router.get("/verify", response_model=VerificationOut, summary="Check the whole hash chain")

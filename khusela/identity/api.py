@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
-from khusela.api.deps import CurrentUser, PlatformDep, ReadConn, require
+from khusela.api.deps import CurrentUser, PlatformDep, require
 from khusela.bootstrap import Platform
 from khusela.identity import directory, sessions
 from khusela.identity.model import Clearance, Jurisdiction, Principal
@@ -95,14 +95,15 @@ def _permissions(principal: Principal) -> list[str]:
 
 
 @router.get("/me", response_model=MeOut, summary="The signed-in user")
-def me(principal: CurrentUser, conn: ReadConn) -> MeOut:
-    agency = directory.get_agency(conn, principal.agency_id) if principal.agency_id else None
+async def me(principal: CurrentUser) -> MeOut:
     return MeOut(
         id=principal.user_id,
         username=principal.username,
         roles=sorted(principal.roles),
         clearance=principal.clearance.label,
-        agency=AgencyRef(id=agency.id, name=agency.name, type=agency.type) if agency else None,
+        agency=AgencyRef(id=principal.agency_id, name=principal.agency_name, type=principal.agency_type)
+        if principal.agency_id and principal.agency_type and principal.agency_name
+        else None,
         sharing_groups=sorted(principal.sharing_groups),
         permissions=_permissions(principal),
     )
@@ -110,9 +111,10 @@ def me(principal: CurrentUser, conn: ReadConn) -> MeOut:
 
 @router.get("/agencies", response_model=list[AgencyPublic], summary="Agencies")
 def list_agencies(
-    principal: Annotated[Principal, Depends(require(Action.AGENCY_READ))], conn: ReadConn
+    principal: Annotated[Principal, Depends(require(Action.AGENCY_READ))], platform: PlatformDep
 ) -> list[AgencyPublic]:
-    return [AgencyPublic.model_validate(a) for a in directory.list_agencies(conn, principal)]
+    with platform.db.read() as conn:
+        return [AgencyPublic.model_validate(a) for a in directory.list_agencies(conn, principal)]
 
 
 @router.post("/agencies", response_model=AgencyPublic, status_code=201, summary="Create an agency")
@@ -141,10 +143,12 @@ def create_agency(
 @router.get("/users", response_model=list[UserPublic], summary="Users")
 def list_users(
     principal: Annotated[Principal, Depends(require(Action.USER_READ))],
-    conn: ReadConn,
+    platform: PlatformDep,
     agency_id: Annotated[str | None, Query(max_length=36)] = None,
 ) -> list[UserPublic]:
-    return [UserPublic.model_validate(u) for u in directory.list_users(conn, principal, agency_id)]
+    with platform.db.read() as conn:
+        rows = directory.list_users(conn, principal, agency_id)
+    return [UserPublic.model_validate(u) for u in rows]
 
 
 @router.post("/users", response_model=UserCreated, status_code=201, summary="Create a user")

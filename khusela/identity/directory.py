@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, func, insert, literal, select, union_all
 from sqlalchemy.exc import IntegrityError
 
 from khusela.audit import log as audit
@@ -207,6 +207,7 @@ def create_user(
         agency_id=agency.id if agency else None,
         agency_type=agency.type if agency else None,
         jurisdiction=agency.jurisdiction if agency else Jurisdiction(),
+        agency_name=agency.name if agency else None,
     )
     secret = (totp_secret or totp.new_secret()) if principal.needs_totp else None
     try:
@@ -243,29 +244,53 @@ def create_user(
 
 
 def load_principal(conn: Connection, user_id: str) -> Principal | None:
-    """The user as the policy sees them, or None when unknown or deactivated."""
-    row = conn.execute(select(users).where(users.c.id == user_id, users.c.is_active)).first()
+    """The user as the policy sees them, or None when unknown or deactivated.
+
+    Two statements (user with agency; roles, groups and jurisdiction cells together):
+    this runs on every token-cache miss, so its round trips are the sign-in cost.
+    """
+    row = conn.execute(
+        select(
+            users.c.id,
+            users.c.username,
+            users.c.clearance,
+            users.c.agency_id,
+            agencies.c.name.label("agency_name"),
+            agencies.c.type.label("agency_type"),
+            agencies.c.provinces,
+            agencies.c.municipalities,
+        )
+        .outerjoin(agencies, agencies.c.id == users.c.agency_id)
+        .where(users.c.id == user_id, users.c.is_active)
+    ).first()
     if row is None:
         return None
-    roles = frozenset(
-        Role(r)
-        for r in conn.execute(select(user_roles.c.role).where(user_roles.c.user_id == user_id)).scalars()
+    parts = union_all(
+        select(literal("role").label("kind"), user_roles.c.role.label("value")).where(
+            user_roles.c.user_id == user_id
+        ),
+        select(literal("group"), sharing_group_members.c.group_id).where(
+            sharing_group_members.c.user_id == user_id
+        ),
+        select(literal("cell"), agency_cells.c.cell).where(agency_cells.c.agency_id == (row.agency_id or "")),
     )
-    groups = frozenset(
-        conn.execute(
-            select(sharing_group_members.c.group_id).where(sharing_group_members.c.user_id == user_id)
-        ).scalars()
-    )
-    agency = get_agency(conn, row.agency_id) if row.agency_id else None
+    found: dict[str, set[str]] = {"role": set(), "group": set(), "cell": set()}
+    for kind, value in conn.execute(parts):
+        found[kind].add(value)
     return Principal(
         user_id=row.id,
         username=row.username,
-        roles=roles,
+        roles=frozenset(Role(r) for r in found["role"]),
         clearance=Clearance(row.clearance),
-        agency_id=agency.id if agency else None,
-        agency_type=agency.type if agency else None,
-        jurisdiction=agency.jurisdiction if agency else Jurisdiction(),
-        sharing_groups=groups,
+        agency_id=row.agency_id,
+        agency_type=AgencyType(row.agency_type) if row.agency_type else None,
+        jurisdiction=Jurisdiction(
+            provinces=frozenset(row.provinces or ()),
+            municipalities=frozenset(row.municipalities or ()),
+            cells=frozenset(found["cell"]),
+        ),
+        sharing_groups=frozenset(found["group"]),
+        agency_name=row.agency_name,
     )
 
 

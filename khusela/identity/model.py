@@ -97,6 +97,7 @@ class Principal:
     agency_type: AgencyType | None = None
     jurisdiction: Jurisdiction = field(default_factory=Jurisdiction)
     sharing_groups: frozenset[str] = frozenset()
+    agency_name: str | None = None
 
     def has_role(self, *roles: Role) -> bool:
         return bool(self.roles.intersection(roles))

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from khusela.api.deps import ReadConn, require
+from khusela.api.deps import PlatformDep, require
 from khusela.api.schemas import Outgoing
 from khusela.identity.model import Principal
 from khusela.identity.policy import Action
@@ -30,7 +30,9 @@ class UnitPublic(Outgoing):
 @router.get("/units", response_model=list[UnitPublic], summary="Units the caller may see")
 def units(
     principal: Annotated[Principal, Depends(require(Action.UNIT_READ))],
-    conn: ReadConn,
+    platform: PlatformDep,
     status: Annotated[UnitStatus | None, Query()] = None,
 ) -> list[UnitPublic]:
-    return [UnitPublic.model_validate(u) for u in list_units(conn, principal, status)]
+    with platform.db.read() as conn:
+        rows = list_units(conn, principal, status)
+    return [UnitPublic.model_validate(u) for u in rows]
