@@ -16,7 +16,7 @@ from khusela.identity.policy import Action, can
 _bearer = HTTPBearer(auto_error=False, description="Token from POST /api/auth/login")
 
 
-def get_platform(request: Request) -> Platform:
+async def get_platform(request: Request) -> Platform:
     platform: Platform = request.app.state.platform
     return platform
 
