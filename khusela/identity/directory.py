@@ -11,10 +11,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection, func, insert, literal, select, union_all
-from sqlalchemy.exc import IntegrityError
 
 from khusela.audit import log as audit
-from khusela.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from khusela.core.errors import Forbidden, InvalidInput, NotFound
 from khusela.core.geo import is_valid_cell
 from khusela.core.ids import new_id
 from khusela.identity import passwords, totp
@@ -36,6 +35,7 @@ from khusela.identity.tables import (
     user_roles,
     users,
 )
+from khusela.store.unique import insert_unique
 
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,79}$")
 _SA_MOBILE = re.compile(r"^\+27[1-9]\d{8}$")
@@ -68,20 +68,18 @@ def create_agency(
     if bad:
         raise InvalidInput(f"not an H3 cell: {bad[0]!r}")
     agency = Agency(new_id(), name, type, jurisdiction)
-    try:
-        with conn.begin_nested():
-            conn.execute(
-                insert(agencies).values(
-                    id=agency.id,
-                    name=name,
-                    type=type.value,
-                    provinces=sorted(jurisdiction.provinces),
-                    municipalities=sorted(jurisdiction.municipalities),
-                    created_at=datetime.now(UTC),
-                )
-            )
-    except IntegrityError:
-        raise Conflict(f"an agency named {name!r} already exists") from None
+    insert_unique(
+        conn,
+        insert(agencies).values(
+            id=agency.id,
+            name=name,
+            type=type.value,
+            provinces=sorted(jurisdiction.provinces),
+            municipalities=sorted(jurisdiction.municipalities),
+            created_at=datetime.now(UTC),
+        ),
+        f"an agency named {name!r} already exists",
+    )
     if jurisdiction.cells:
         conn.execute(
             insert(agency_cells),
@@ -210,24 +208,22 @@ def create_user(
         agency_name=agency.name if agency else None,
     )
     secret = (totp_secret or totp.new_secret()) if principal.needs_totp else None
-    try:
-        with conn.begin_nested():
-            conn.execute(
-                insert(users).values(
-                    id=principal.user_id,
-                    username=username,
-                    display_name=(display_name or username).strip(),
-                    phone=phone,
-                    password_hash=password_hash,
-                    totp_secret=secret,
-                    agency_id=principal.agency_id,
-                    clearance=int(clearance),
-                    is_active=True,
-                    created_at=datetime.now(UTC),
-                )
-            )
-    except IntegrityError:
-        raise Conflict("that username or phone number is already registered") from None
+    insert_unique(
+        conn,
+        insert(users).values(
+            id=principal.user_id,
+            username=username,
+            display_name=(display_name or username).strip(),
+            phone=phone,
+            password_hash=password_hash,
+            totp_secret=secret,
+            agency_id=principal.agency_id,
+            clearance=int(clearance),
+            is_active=True,
+            created_at=datetime.now(UTC),
+        ),
+        "that username or phone number is already registered",
+    )
     conn.execute(
         insert(user_roles),
         [{"user_id": principal.user_id, "role": r.value} for r in sorted(role_set)],
@@ -342,28 +338,26 @@ def list_users(conn: Connection, viewer: Principal, agency_id: str | None = None
 
 def create_sharing_group(conn: Connection, actor: Principal, name: str, description: str = "") -> str:
     group_id = new_id()
-    try:
-        with conn.begin_nested():
-            conn.execute(
-                insert(sharing_groups).values(
-                    id=group_id,
-                    name=name.strip(),
-                    description=description,
-                    created_at=datetime.now(UTC),
-                )
-            )
-    except IntegrityError:
-        raise Conflict(f"a sharing group named {name!r} already exists") from None
+    insert_unique(
+        conn,
+        insert(sharing_groups).values(
+            id=group_id,
+            name=name.strip(),
+            description=description,
+            created_at=datetime.now(UTC),
+        ),
+        f"a sharing group named {name!r} already exists",
+    )
     audit.record(conn, actor.username, "sharing_group.create", "sharing_group", group_id, {"name": name})
     return group_id
 
 
 def add_to_sharing_group(conn: Connection, actor: Principal, group_id: str, user_id: str) -> None:
-    try:
-        with conn.begin_nested():
-            conn.execute(insert(sharing_group_members).values(group_id=group_id, user_id=user_id))
-    except IntegrityError:
-        raise Conflict("that user is already in the group, or the group or user does not exist") from None
+    insert_unique(
+        conn,
+        insert(sharing_group_members).values(group_id=group_id, user_id=user_id),
+        "that user is already in the group, or the group or user does not exist",
+    )
     audit.record(
         conn,
         actor.username,

@@ -6,16 +6,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection, insert, select
-from sqlalchemy.exc import IntegrityError
 
 from khusela.audit import log as audit
-from khusela.core.errors import Conflict, InvalidInput
+from khusela.core.errors import InvalidInput
 from khusela.core.geo import cell_of, valid_lat_lon
 from khusela.core.ids import new_id
 from khusela.identity.model import Principal
 from khusela.identity.policy import Action, Columns, read_filter
 from khusela.panic.model import UnitKind, UnitStatus
 from khusela.panic.tables import units
+from khusela.store.unique import insert_unique
 
 UNIT_COLUMNS = Columns(
     agency=units.c.agency_id,
@@ -53,25 +53,23 @@ def register_unit(
     if not valid_lat_lon(lat, lon):
         raise InvalidInput("unit location is outside the globe")
     unit = Unit(new_id(), agency_id, callsign.strip().upper(), kind, status, lat, lon, municipality)
-    try:
-        with conn.begin_nested():
-            conn.execute(
-                insert(units).values(
-                    id=unit.id,
-                    agency_id=agency_id,
-                    callsign=unit.callsign,
-                    kind=kind.value,
-                    status=status.value,
-                    lat=lat,
-                    lon=lon,
-                    province=province,
-                    municipality=municipality,
-                    cell=cell_of(lat, lon),
-                    updated_at=datetime.now(UTC),
-                )
-            )
-    except IntegrityError:
-        raise Conflict(f"call sign {unit.callsign} is taken") from None
+    insert_unique(
+        conn,
+        insert(units).values(
+            id=unit.id,
+            agency_id=agency_id,
+            callsign=unit.callsign,
+            kind=kind.value,
+            status=status.value,
+            lat=lat,
+            lon=lon,
+            province=province,
+            municipality=municipality,
+            cell=cell_of(lat, lon),
+            updated_at=datetime.now(UTC),
+        ),
+        f"call sign {unit.callsign} is taken",
+    )
     audit.record(conn, actor.username, "unit.register", "unit", unit.id, {"callsign": unit.callsign})
     return unit
 
