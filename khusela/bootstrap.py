@@ -8,17 +8,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Protocol
 
 from khusela.api.ratelimit import RateLimiter, create_rate_limiter
 from khusela.bus.factory import create_bus
 from khusela.bus.outbox import OutboxRelay
 from khusela.bus.ports import EventBus
+from khusela.core.gazetteer import BundledGazetteer, Gazetteer
 from khusela.core.settings import Environment, Settings
 from khusela.identity.adapters.sms_log import LogSmsSender, UnconfiguredSmsSender
 from khusela.identity.authenticator import Authenticator
 from khusela.identity.ports import SmsSender
 from khusela.identity.sessions import LoginPolicy
 from khusela.store.database import Database
+
+
+class Background(Protocol):
+    """Work that runs beside the API for the platform's lifetime (listeners, timers)."""
+
+    async def start(self) -> None:
+        """Begin; return once running."""
+        ...
+
+    async def stop(self) -> None:
+        """Stop and release resources."""
+        ...
 
 
 @dataclass
@@ -30,13 +44,19 @@ class Platform:
     rate_limiter: RateLimiter
     sms: SmsSender
     authenticator: Authenticator
+    gazetteer: Gazetteer = field(default_factory=BundledGazetteer)
     login_policy: LoginPolicy = field(default_factory=LoginPolicy)
+    background: list[Background] = field(default_factory=list)
 
     async def start(self) -> None:
-        """Start background work: publishing the outbox."""
+        """Start background work: publishing the outbox, then each module's services."""
         await self.relay.start()
+        for service in self.background:
+            await service.start()
 
     async def stop(self) -> None:
+        for service in reversed(self.background):
+            await service.stop()
         await self.relay.stop()
         await self.bus.close()
         await self.rate_limiter.close()
@@ -50,7 +70,7 @@ def bootstrap(settings: Settings, *, db: Database | None = None, bus: EventBus |
     """Assemble the platform; tests pass their own database or bus."""
     db = db or build_database(settings)
     bus = bus or create_bus(settings.bus_url)
-    return Platform(
+    platform = Platform(
         settings=settings,
         db=db,
         bus=bus,
@@ -64,3 +84,7 @@ def bootstrap(settings: Settings, *, db: Database | None = None, bus: EventBus |
             pepper=settings.secret_key,
         ),
     )
+    from khusela.panic.services import panic_background
+
+    platform.background.extend(panic_background(platform))
+    return platform

@@ -9,11 +9,14 @@ from fastapi import FastAPI
 
 from khusela import __version__
 from khusela.api import health, problems
+from khusela.api.feed import router as feed_router
 from khusela.api.middleware import BodyLimit, RateLimit, RequestContext
 from khusela.audit.api import router as audit_router
 from khusela.bootstrap import Platform
 from khusela.identity.api import router as identity_router
 from khusela.panic.api import router as panic_router
+from khusela.panic.channels_api import router as panic_channels_router
+from khusela.panic.dispatch_api import router as panic_dispatch_router
 from khusela.web.routes import router as web_router
 from khusela.web.routes import static_files
 
@@ -38,7 +41,17 @@ def create_app(platform: Platform) -> FastAPI:
     )
     app.state.platform = platform
     problems.install(app)
-    for router in (health.router, identity_router, audit_router, panic_router, web_router):
+    routers = (
+        health.router,
+        identity_router,
+        audit_router,
+        panic_router,
+        panic_dispatch_router,
+        panic_channels_router,
+        feed_router,
+        web_router,
+    )
+    for router in routers:
         app.include_router(router)
     app.mount("/static", static_files(), name="static")
     # The last added runs first: RequestContext wraps RateLimit, which wraps BodyLimit, so that

@@ -1,0 +1,251 @@
+"""Raising a panic alert: every channel (app, USSD, SMS, device) ends here.
+
+The promise to a person in danger: the alert is committed, with its event in the outbox,
+before any answer goes back; a retry returns the same alert; presses within two minutes
+join the open alert; and a bad or missing location never stops an alert — it is accepted
+and flagged `location_unknown` for the operator to chase.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, insert, select
+
+from khusela.audit import log as audit
+from khusela.bus.outbox import enqueue
+from khusela.core.clock import Clock, SystemClock
+from khusela.core.gazetteer import Gazetteer
+from khusela.core.ids import new_id
+from khusela.panic import records
+from khusela.panic.events import ALERT_CHANGED, ALERT_RAISED, alert_event
+from khusela.panic.model import (
+    JOIN_WINDOW,
+    OPEN_STATUSES,
+    AlertStatus,
+    AlertType,
+    Channel,
+    LocationSource,
+    TriageFacts,
+    plausible,
+    triage,
+)
+from khusela.panic.tables import alert_locations, alert_presses, alerts, panic_profiles
+
+FALSE_ALARM_REVIEW = 3
+"""Residents with this many false alarms are flagged for operator review (never dropped)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RaisePanicAlert:
+    """A press of the panic button, from whichever channel."""
+
+    type: AlertType
+    channel: Channel
+    sender: str
+    """Who pressed: the resident's user id, or `device:<id>` for a site device."""
+    resident_id: str | None = None
+    client_alert_id: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    accuracy_m: float | None = None
+    source: LocationSource = LocationSource.GPS
+    location_text: str | None = None
+    silent: bool = False
+    note: str | None = None
+    device_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Intake:
+    alert: records.Alert
+    created: bool
+    """False when the press joined an open alert or repeated an earlier request."""
+
+
+def raise_alert(
+    conn: Connection, command: RaisePanicAlert, gazetteer: Gazetteer, clock: Clock | None = None
+) -> Intake:
+    now = (clock or SystemClock()).now()
+    if command.client_alert_id:
+        earlier = conn.execute(
+            select(alert_presses.c.alert_id).where(
+                alert_presses.c.sender == command.sender,
+                alert_presses.c.client_alert_id == command.client_alert_id,
+            )
+        ).first()
+        if earlier is not None:
+            return Intake(records.load(conn, earlier.alert_id), created=False)
+    open_alert = _open_alert_to_join(conn, command, now)
+    if open_alert is not None:
+        intake = Intake(_join(conn, open_alert, command, gazetteer, now), created=False)
+    else:
+        intake = Intake(_create(conn, command, gazetteer, now), created=True)
+    if command.client_alert_id:
+        conn.execute(
+            insert(alert_presses).values(
+                sender=command.sender,
+                client_alert_id=command.client_alert_id,
+                alert_id=intake.alert["id"],
+                at=now,
+            )
+        )
+    return intake
+
+
+def _open_alert_to_join(conn: Connection, command: RaisePanicAlert, now: datetime) -> records.Alert | None:
+    if command.resident_id is None and command.device_id is None:
+        return None
+    who = (
+        alerts.c.resident_id == command.resident_id
+        if command.resident_id
+        else alerts.c.device_id == command.device_id
+    )
+    row = conn.execute(
+        select(alerts)
+        .where(
+            who,
+            alerts.c.status.in_([s.value for s in OPEN_STATUSES]),
+            alerts.c.created_at >= now - JOIN_WINDOW,
+        )
+        .order_by(alerts.c.created_at.desc())
+        .limit(1)
+        .with_for_update()
+    ).first()
+    return None if row is None else dict(row._mapping)
+
+
+def _profile(conn: Connection, resident_id: str | None) -> tuple[bool, bool]:
+    """(vulnerable, flagged for false alarms) from the resident's panic profile."""
+    if resident_id is None:
+        return False, False
+    row = conn.execute(
+        select(panic_profiles.c.vulnerable, panic_profiles.c.false_alarms).where(
+            panic_profiles.c.user_id == resident_id
+        )
+    ).first()
+    if row is None:
+        return False, False
+    return bool(row.vulnerable), int(row.false_alarms) >= FALSE_ALARM_REVIEW
+
+
+def _create(conn: Connection, command: RaisePanicAlert, gazetteer: Gazetteer, now: datetime) -> records.Alert:
+    located = plausible(command.lat, command.lon)
+    lat, lon = (command.lat, command.lon) if located else (None, None)
+    place = gazetteer.locate(lat, lon)
+    vulnerable, flagged = _profile(conn, command.resident_id)
+    priority = triage(
+        TriageFacts(
+            command.type, silent=command.silent, vulnerable=vulnerable, flagged_for_false_alarms=flagged
+        )
+    )
+    alert: records.Alert = {
+        "id": new_id(),
+        "resident_id": command.resident_id,
+        "device_id": command.device_id,
+        "channel": command.channel.value,
+        "type": command.type.value,
+        "status": AlertStatus.NEW.value,
+        "priority": priority,
+        "silent": command.silent,
+        "duress": False,
+        "presses": 1,
+        "location_unknown": not located,
+        "outside_coverage": located and not place.covered,
+        "lat": lat,
+        "lon": lon,
+        "accuracy_m": command.accuracy_m if located else None,
+        "location_source": (command.source if located else LocationSource.UNKNOWN).value,
+        "location_at": now if located else None,
+        "location_text": (command.location_text or "")[:300] or None,
+        "province": place.province,
+        "municipality": place.municipality,
+        "cell": place.cell,
+        "note": (command.note or "")[:500] or None,
+        "outcome": None,
+        "created_at": now,
+        "acknowledged_at": None,
+        "dispatched_at": None,
+        "on_scene_at": None,
+        "closed_at": None,
+        "updated_at": now,
+        "assigned_agency_id": None,
+        "version": 1,
+    }
+    conn.execute(insert(alerts).values(**alert))
+    if located:
+        _trail(conn, alert["id"], lat, lon, command.accuracy_m, command.source, now)
+    actor = command.sender
+    records.note(
+        conn, alert["id"], actor, "raised", now, channel=command.channel.value, flagged_for_review=flagged
+    )
+    audit.record(conn, actor, "panic.raise", "alert", alert["id"], {"channel": command.channel.value})
+    enqueue(conn, alert_event(ALERT_RAISED, alert, "raised"))
+    return alert
+
+
+def _join(
+    conn: Connection, alert: records.Alert, command: RaisePanicAlert, gazetteer: Gazetteer, now: datetime
+) -> records.Alert:
+    presses = alert["presses"] + 1
+    vulnerable, flagged = _profile(conn, command.resident_id)
+    silent = alert["silent"] or command.silent
+    values: dict[str, object] = {
+        "presses": presses,
+        "silent": silent,
+        "priority": min(
+            alert["priority"],
+            triage(
+                TriageFacts(
+                    AlertType(alert["type"]),
+                    silent=silent,
+                    duress=alert["duress"],
+                    presses=presses,
+                    vulnerable=vulnerable,
+                    flagged_for_false_alarms=flagged,
+                )
+            ),
+        ),
+    }
+    if command.lat is not None and command.lon is not None and plausible(command.lat, command.lon):
+        place = gazetteer.locate(command.lat, command.lon)
+        values.update(
+            lat=command.lat,
+            lon=command.lon,
+            accuracy_m=command.accuracy_m,
+            location_source=command.source.value,
+            location_at=now,
+            location_unknown=False,
+            outside_coverage=not place.covered,
+            province=place.province,
+            municipality=place.municipality,
+            cell=place.cell,
+        )
+        _trail(conn, alert["id"], command.lat, command.lon, command.accuracy_m, command.source, now)
+    return records.change(
+        conn,
+        alert,
+        values,
+        actor=command.sender,
+        kind="press_joined",
+        at=now,
+        subject=ALERT_CHANGED,
+        audit_details={"presses": presses, "channel": command.channel.value},
+    )
+
+
+def _trail(
+    conn: Connection,
+    alert_id: str,
+    lat: float | None,
+    lon: float | None,
+    accuracy: float | None,
+    source: LocationSource,
+    at: datetime,
+) -> None:
+    conn.execute(
+        insert(alert_locations).values(
+            alert_id=alert_id, lat=lat, lon=lon, accuracy_m=accuracy, source=source.value, at=at
+        )
+    )
