@@ -17,6 +17,14 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+def hash_pin(pin: str) -> str:
+    """PINs are short, so they get the same slow hash as passwords; guessing is limited by
+    the caller (a wrong PIN is audited)."""
+    if not (pin.isdigit() and 4 <= len(pin) <= 8):
+        raise ValueError("a PIN is 4 to 8 digits")
+    return _hasher.hash(pin)
+
+
 def verify_password(stored: str | None, password: str) -> bool:
     """Constant-ish time whether or not the user exists, so timing does not reveal accounts."""
     try:

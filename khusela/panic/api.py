@@ -1,38 +1,200 @@
-"""Panic's routes."""
+"""Panic's routes: raising alerts, the operator queue and detail, the resident's own
+alert (location trail, cancel), the panic profile, and units."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response, status
+from sqlalchemy import Connection, select
 
 from khusela.api.deps import PlatformDep, require
-from khusela.api.schemas import Outgoing
-from khusela.identity.model import Principal
+from khusela.identity.model import Principal, Role
 from khusela.identity.policy import Action
-from khusela.panic.model import UnitKind, UnitStatus
+from khusela.panic import lifecycle, profile, queries
+from khusela.panic.intake import RaisePanicAlert, raise_alert
+from khusela.panic.model import OPEN_STATUSES, AlertStatus, Channel, UnitStatus
+from khusela.panic.schemas import (
+    AlertCreate,
+    AlertDetailOut,
+    AlertOut,
+    CancelIn,
+    LocationIn,
+    ProfileIn,
+    ProfileOut,
+    ResidentAlertOut,
+    UnitPublic,
+)
+from khusela.panic.tables import assignments, units
 from khusela.panic.units import list_units
 
 router = APIRouter(prefix="/api/panic", tags=["panic"])
+Resident = Annotated[Principal, Depends(require(Action.PANIC_RAISE))]
+Reader = Annotated[Principal, Depends(require(Action.PANIC_READ))]
+Dispatcher = Annotated[Principal, Depends(require(Action.PANIC_DISPATCH))]
 
 
-class UnitPublic(Outgoing):
-    id: str
-    agency_id: str
-    callsign: str
-    kind: UnitKind
-    status: UnitStatus
-    lat: float | None
-    lon: float | None
-    municipality: str | None
+def _resident_out(conn: Connection, alert: dict[str, Any]) -> ResidentAlertOut:
+    current = conn.execute(
+        select(assignments.c.eta_seconds, units.c.callsign)
+        .join(units, units.c.id == assignments.c.unit_id)
+        .where(assignments.c.alert_id == alert["id"], assignments.c.cleared_at.is_(None))
+        .order_by(assignments.c.assigned_at.desc())
+        .limit(1)
+    ).first()
+    return ResidentAlertOut(
+        id=str(alert["id"]),
+        status=lifecycle.resident_view_status(alert),
+        type=alert["type"],
+        created_at=alert["created_at"],
+        location_unknown=bool(alert["location_unknown"]),
+        eta_seconds=None if current is None or alert["duress"] else current.eta_seconds,
+        unit_callsign=None if current is None or alert["duress"] else current.callsign,
+    )
+
+
+@router.post(
+    "/alerts",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ResidentAlertOut,
+    summary="Raise a panic alert (answered only after a durable commit)",
+    responses={200: {"description": "A retry or a repeat press: the existing alert"}},
+)
+def create_alert(
+    body: AlertCreate, resident: Resident, platform: PlatformDep, response: Response
+) -> ResidentAlertOut:
+    command = RaisePanicAlert(
+        type=body.type,
+        channel=Channel.APP,
+        sender=resident.user_id,
+        resident_id=resident.user_id,
+        client_alert_id=body.client_alert_id,
+        lat=body.lat,
+        lon=body.lon,
+        accuracy_m=body.accuracy_m,
+        source=body.source,
+        silent=body.silent,
+        note=body.note,
+    )
+    with platform.db.write() as conn:
+        intake = raise_alert(conn, command, platform.gazetteer)
+        out = _resident_out(conn, intake.alert)
+    platform.relay.notify()
+    if not intake.created:
+        response.status_code = status.HTTP_200_OK
+    return out
+
+
+@router.get("/alerts", response_model=list[AlertOut] | list[ResidentAlertOut], summary="The alert queue")
+def list_alerts(
+    viewer: Reader,
+    platform: PlatformDep,
+    status_filter: Annotated[str, Query(alias="status", pattern=r"^(open|closed|all|[a-z_]+)$")] = "open",
+    limit: Annotated[int, Query(ge=1, le=1000)] = 500,
+) -> list[AlertOut] | list[ResidentAlertOut]:
+    """Operators: alerts in their jurisdiction, most urgent then oldest first. Residents: their own."""
+    if status_filter == "open":
+        statuses: set[AlertStatus] | None = set(OPEN_STATUSES)
+    elif status_filter == "closed":
+        statuses = {AlertStatus.RESOLVED, AlertStatus.CANCELLED}
+    elif status_filter == "all":
+        statuses = None
+    else:
+        statuses = {queries.unknown_status(status_filter)}
+    with platform.db.read() as conn:
+        rows = queries.list_alerts(conn, viewer, statuses, limit)
+        if viewer.roles == {Role.RESIDENT}:
+            return [_resident_out(conn, r) for r in rows]
+    return [AlertOut.model_validate(r) for r in rows]
+
+
+@router.get("/alerts/{alert_id}", response_model=AlertDetailOut | ResidentAlertOut, summary="One alert")
+def get_alert(alert_id: str, viewer: Reader, platform: PlatformDep) -> AlertDetailOut | ResidentAlertOut:
+    with platform.db.read() as conn:
+        alert = queries.visible_alert(conn, viewer, alert_id)
+        if viewer.roles == {Role.RESIDENT}:
+            return _resident_out(conn, alert)
+        detail = AlertDetailOut.model_validate(
+            {**alert, "trail": queries.trail(conn, alert_id), "timeline": queries.timeline(conn, alert_id)}
+        )
+    return detail
+
+
+@router.post("/alerts/{alert_id}/acknowledge", response_model=AlertOut, summary="The operator has seen it")
+def acknowledge(alert_id: str, operator: Dispatcher, platform: PlatformDep) -> AlertOut:
+    with platform.db.write() as conn:
+        alert = lifecycle.acknowledge(conn, operator, alert_id)
+    platform.relay.notify()
+    return AlertOut.model_validate(alert)
+
+
+@router.post(
+    "/alerts/{alert_id}/locations", response_model=ResidentAlertOut, summary="Add to the location trail"
+)
+def add_location(
+    alert_id: str, body: LocationIn, resident: Resident, platform: PlatformDep
+) -> ResidentAlertOut:
+    with platform.db.write() as conn:
+        alert = lifecycle.add_location(
+            conn, resident, alert_id, body.lat, body.lon, body.accuracy_m, body.source, platform.gazetteer
+        )
+        out = _resident_out(conn, alert)
+    platform.relay.notify()
+    return out
+
+
+@router.post("/alerts/{alert_id}/cancel", response_model=ResidentAlertOut, summary="Cancel with the PIN")
+def cancel(alert_id: str, body: CancelIn, resident: Resident, platform: PlatformDep) -> ResidentAlertOut:
+    with platform.db.write() as conn:
+        alert = lifecycle.cancel(conn, resident, alert_id, body.pin)
+        out = _resident_out(conn, alert)
+    platform.relay.notify()
+    return out
+
+
+def _profile_out(p: profile.PanicProfile) -> ProfileOut:
+    return ProfileOut(
+        has_pin=p.has_pin,
+        has_duress_pin=p.has_duress_pin,
+        vulnerable=p.vulnerable,
+        trusted_contacts=[asdict(c) for c in p.trusted_contacts],
+    )
+
+
+@router.get("/profile", response_model=ProfileOut, summary="My panic profile")
+def get_profile(resident: Resident, platform: PlatformDep) -> ProfileOut:
+    with platform.db.read() as conn:
+        return _profile_out(profile.get_profile(conn, resident))
+
+
+@router.put("/profile", response_model=ProfileOut, summary="Set PINs, vulnerable flag, trusted contacts")
+def put_profile(body: ProfileIn, resident: Resident, platform: PlatformDep) -> ProfileOut:
+    contacts = (
+        None
+        if body.trusted_contacts is None
+        else [profile.TrustedContact(c.name, c.phone) for c in body.trusted_contacts]
+    )
+    with platform.db.write() as conn:
+        updated = profile.set_profile(
+            conn,
+            resident,
+            now=datetime.now(UTC),
+            pin=body.pin,
+            duress_pin=body.duress_pin,
+            vulnerable=body.vulnerable,
+            contacts=contacts,
+        )
+    return _profile_out(updated)
 
 
 @router.get("/units", response_model=list[UnitPublic], summary="Units the caller may see")
-def units(
+def list_unit_positions(
     principal: Annotated[Principal, Depends(require(Action.UNIT_READ))],
     platform: PlatformDep,
-    status: Annotated[UnitStatus | None, Query()] = None,
+    unit_status: Annotated[UnitStatus | None, Query(alias="status")] = None,
 ) -> list[UnitPublic]:
     with platform.db.read() as conn:
-        rows = list_units(conn, principal, status)
+        rows = list_units(conn, principal, unit_status)
     return [UnitPublic.model_validate(u) for u in rows]
