@@ -31,7 +31,7 @@ def run_demo(host: str, port: int) -> None:
         raise ValueError("the demo publishes its passwords; it refuses to seed a production environment")
     db = build_database(settings)
     upgrade(db)
-    from khusela.demo.seed import DEMO_PASSWORD, demo_logins, is_seeded, seed
+    from khusela.demo.seed import DEMO_DURESS_PIN, DEMO_PASSWORD, DEMO_PIN, demo_logins, is_seeded, seed
 
     with db.write() as conn:
         fresh = not is_seeded(conn)
@@ -55,5 +55,8 @@ def run_demo(host: str, port: int) -> None:
             how = f"password {DEMO_PASSWORD}"
         table.add_row(login.username, login.role.value, login.agency, how)
     console.print(table)
+    console.print(
+        f"Resident panic PIN {DEMO_PIN}; duress PIN {DEMO_DURESS_PIN} (looks like a cancel, escalates)"
+    )
     console.print(f"Console: http://{host}:{port}/   API docs: http://{host}:{port}/docs")
     run(settings, host, port)

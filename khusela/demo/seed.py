@@ -7,17 +7,22 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy import Connection, select
 
+from khusela.core.gazetteer import BundledGazetteer
 from khusela.demo.geodata import Province, gauteng
 from khusela.identity import directory
 from khusela.identity.model import SYSTEM, AgencyType, Clearance, Jurisdiction, Role
 from khusela.identity.tables import agencies, users
-from khusela.panic.model import UnitKind
+from khusela.panic.intake import RaisePanicAlert, raise_alert
+from khusela.panic.model import AlertType, Channel, UnitKind
+from khusela.panic.profile import TrustedContact, set_profile
 from khusela.panic.units import register_unit
 
 COMMAND_CENTRE = "Gauteng Provincial Command Centre"
+DEMO_PIN, DEMO_DURESS_PIN = "1234", "9876"
 DEMO_PASSWORD = "khusela-demo-2026"  # noqa: S105 - printed for the demo on purpose
 
 
@@ -116,6 +121,53 @@ def seed(conn: Connection, province: Province | None = None) -> None:
         display_name="Demo resident",
     )
     _seed_units(conn, gp, ids)
+    _seed_residents_and_alerts(conn)
+
+
+# A few open alerts at real places, so the console has something to show on first start.
+_DEMO_ALERTS: tuple[tuple[str, str, AlertType, float, float, bool], ...] = (
+    ("+27820000002", "Demo resident Hillbrow", AlertType.CRIME, -26.1885, 28.0470, False),
+    ("+27820000003", "Demo resident Soweto", AlertType.MEDICAL, -26.2485, 27.8540, False),
+    ("+27820000004", "Demo resident Mamelodi", AlertType.GBV, -25.7096, 28.3610, True),
+    ("+27820000005", "Demo resident Vereeniging", AlertType.ACCIDENT, -26.6731, 27.9261, False),
+)
+
+
+def _seed_residents_and_alerts(conn: Connection) -> None:
+    resident = directory.load_principal(conn, _user_id(conn, "resident"))
+    assert resident is not None
+    set_profile(
+        conn,
+        resident,
+        now=datetime.now(UTC),
+        pin=DEMO_PIN,
+        duress_pin=DEMO_DURESS_PIN,
+        contacts=[TrustedContact("Demo contact", "+27820000099")],
+    )
+    gazetteer = BundledGazetteer()
+    for n, (phone, name, kind, lat, lon, silent) in enumerate(_DEMO_ALERTS, start=2):
+        person = directory.create_user(
+            conn, SYSTEM, username=f"resident{n}", roles=[Role.RESIDENT], phone=phone, display_name=name
+        ).user
+        raise_alert(
+            conn,
+            RaisePanicAlert(
+                type=kind,
+                channel=Channel.APP,
+                sender=person.user_id,
+                resident_id=person.user_id,
+                client_alert_id="demo",
+                lat=lat,
+                lon=lon,
+                accuracy_m=15.0,
+                silent=silent,
+            ),
+            gazetteer,
+        )
+
+
+def _user_id(conn: Connection, username: str) -> str:
+    return str(conn.execute(select(users.c.id).where(users.c.username == username)).scalar_one())
 
 
 def _seed_units(conn: Connection, gp: Province, ids: dict[str, str]) -> None:

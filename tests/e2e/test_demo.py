@@ -91,6 +91,9 @@ def test_demo_operator_signs_in_with_totp_and_reads_me(demo: tuple[str, dict[str
     } <= names
     units = httpx.get(f"{base}/api/panic/units", headers=headers).json()
     assert len(units) > 200
+    queue = httpx.get(f"{base}/api/panic/alerts?status=open", headers=headers).json()
+    assert len(queue) == 4
+    assert queue[0]["priority"] == 1, "the silent GBV alert leads the queue"
     assert httpx.get(f"{base}/", timeout=5).status_code == 200
 
 
