@@ -181,12 +181,19 @@ class RateLimit:
     inventing a new token per request buys no fresh allowance."""
 
     EXEMPT = ("/healthz", "/readyz", "/metrics")
+    # SMS/USSD gateways carry many callers behind one address: a distress call must never
+    # meet a 429. Repeat presses per number join the open alert instead (panic.intake).
+    EXEMPT_PREFIXES = ("/api/panic/channels/",)
 
     def __init__(self, app: ASGIApp, limiter: RateLimiter, known_token: Callable[[str], bool]) -> None:
         self.app, self.limiter, self.known_token = app, limiter, known_token
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in self.EXEMPT:
+        if (
+            scope["type"] != "http"
+            or scope["path"] in self.EXEMPT
+            or scope["path"].startswith(self.EXEMPT_PREFIXES)
+        ):
             await self.app(scope, receive, send)
             return
         if not await self.limiter.allow(client_key(scope, self.known_token)):

@@ -60,14 +60,30 @@ class OutboxRelay:
         self._db, self._bus, self._batch, self._idle = db, bus, batch, idle_seconds
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def notify(self) -> None:
-        """Publish soon: called after a commit that enqueued events."""
-        self._wake.set()
+        """Publish soon: called after a commit that enqueued events.
+
+        Safe from any thread: request handlers run in worker threads, and an asyncio
+        event may only be set from its own loop's thread.
+        """
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self._wake.set()
+        else:
+            loop.call_soon_threadsafe(self._wake.set)
 
     async def start(self) -> None:
         """Run the relay in the background until `stop()`; starting twice changes nothing."""
         if self._task is None or self._task.done():
+            self._loop = asyncio.get_running_loop()
             self._task = asyncio.create_task(self._run(), name="outbox-relay")
 
     async def stop(self) -> None:
