@@ -81,6 +81,7 @@ def bootstrap(settings: Settings, *, db: Database | None = None, bus: EventBus |
         login_policy=LoginPolicy(
             require_totp=settings.require_totp,
             token_ttl=timedelta(minutes=settings.token_ttl_minutes),
+            resident_token_ttl=timedelta(minutes=settings.resident_token_ttl_minutes),
             pepper=settings.secret_key,
         ),
     )

@@ -77,6 +77,13 @@ class Settings(BaseSettings):
         le=7 * 24 * 60,
         description="Lifetime of an access token (one shift by default).",
     )
+    resident_token_ttl_minutes: int = Field(
+        30 * 24 * 60,
+        ge=1,
+        le=365 * 24 * 60,
+        description="Lifetime of a resident's token: a resident stays signed in on their own phone, "
+        "so that the panic button works without a fresh SMS code.",
+    )
     rate_limit_per_minute: int = Field(
         600, ge=1, description="Requests per minute allowed per client (token or address)."
     )

@@ -37,6 +37,7 @@ UNKNOWN_ACTOR = "unknown"
 class LoginPolicy:
     require_totp: bool = True
     token_ttl: timedelta = timedelta(hours=12)
+    resident_token_ttl: timedelta = timedelta(days=30)
     pepper: str = "development-pepper"
 
 
@@ -89,9 +90,11 @@ def _refuse_if_locked(conn: Connection, username: str, user_id: str, now: dateti
         raise LoginFailure(AccountLocked("too many failed attempts; try again in 15 minutes"))
 
 
-def _issue(conn: Connection, principal: Principal, policy: LoginPolicy, now: datetime) -> IssuedToken:
+def _issue(
+    conn: Connection, principal: Principal, policy: LoginPolicy, now: datetime, *, resident: bool = False
+) -> IssuedToken:
     token = secrets.token_urlsafe(32)
-    expires = now + policy.token_ttl
+    expires = now + (policy.resident_token_ttl if resident else policy.token_ttl)
     conn.execute(
         insert(access_tokens).values(
             token_hash=token_digest(token, policy.pepper),
@@ -215,7 +218,7 @@ def verify_resident_code(
         raise failure
     _note_attempt(conn, username, True, now)
     audit.record(conn, username, "auth.login", "user", user_id, {"method": "sms_code"})
-    return _issue(conn, principal, policy, now)
+    return _issue(conn, principal, policy, now, resident=True)
 
 
 @dataclass(frozen=True, slots=True)
