@@ -88,4 +88,8 @@ def bootstrap(settings: Settings, *, db: Database | None = None, bus: EventBus |
     from khusela.panic.services import panic_background
 
     platform.background.extend(panic_background(platform))
+    if settings.environment is Environment.DEMO:
+        from khusela.demo.fleet import DemoFleet
+
+        platform.background.append(DemoFleet(db, platform.gazetteer))
     return platform

@@ -20,7 +20,8 @@ def run(settings: Settings, host: str, port: int) -> None:
     db = build_database(settings)
     upgrade(db)
     app = create_app(bootstrap(settings, db=db))
-    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
+    # Open live-feed streams would otherwise hold up shutdown until every console leaves.
+    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, timeout_graceful_shutdown=5)
 
 
 def run_demo(host: str, port: int) -> None:

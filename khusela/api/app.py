@@ -17,6 +17,8 @@ from khusela.identity.api import router as identity_router
 from khusela.panic.api import router as panic_router
 from khusela.panic.channels_api import router as panic_channels_router
 from khusela.panic.dispatch_api import router as panic_dispatch_router
+from khusela.panic.exchange.api import router as panic_exchange_router
+from khusela.panic.partners.api import router as panic_partners_router
 from khusela.web.routes import router as web_router
 from khusela.web.routes import static_files
 
@@ -48,6 +50,8 @@ def create_app(platform: Platform) -> FastAPI:
         panic_router,
         panic_dispatch_router,
         panic_channels_router,
+        panic_exchange_router,
+        panic_partners_router,
         feed_router,
         web_router,
     )

@@ -1,7 +1,378 @@
-"""The live feed: every change a console may see, pushed as it happens."""
+"""The live feed: every change a console may see, pushed as it happens.
+
+`GET /api/feed` is a Server-Sent Events stream. Each message is one domain event:
+`id:` the event id, `event:` its subject, `data:` its payload as JSON. A comment line
+is sent every 15 seconds (the heartbeat), and with it the token is checked again: a
+revoked or expired token ends the stream (`event: feed.closed`).
+
+Sign in with `Authorization: Bearer <token>` or, for browsers' `EventSource` which cannot
+set headers, `?access_token=<token>`. The access log records the route, never the query
+string (`khusela.api.middleware.RequestContext`), and responses carry
+`Referrer-Policy: no-referrer`, so the token does not leak through either.
+
+A client's protocol: on `feed.ready`, (re)load the list (`GET /api/panic/alerts`), then
+apply events on top (by `version`, which makes a repeat harmless). On `feed.reset` (the
+client fell too far behind, or the server is going away) reconnect and reload: nothing
+is ever dropped silently.
+
+One `FeedHub` per process follows the bus (a durable of its own, `feed-<module>-<node>`,
+so every API node gets every event) and fans events out in memory. Who gets what is
+decided per connection by the access policy, below the API, exactly as for the lists:
+- `panic.alert_raised|alert_changed`: `PANIC_READ` on the alert (`alert_resource`).
+  Residents (who see alerts only as their owner) get their alert as their phone shows
+  it (`ResidentAlertOut`, read from the database: a duress alert looks cancelled, no
+  priority, no ETA under duress), and only when that view changed;
+- `panic.escalated`: readers of the alert, and those who may dispatch for an agency the
+  escalation names (its supervisors and neighbouring command centres); never residents;
+- `panic.unit_changed`: `UNIT_READ` on the unit (its agency and locality);
+- any other subject: nobody, until a rule for it is written here.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import asyncio
+import contextlib
+import json
+import uuid
+from collections import OrderedDict, deque
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Annotated, Any
+
+import structlog
+from fastapi import APIRouter, Query, Request
+from prometheus_client import Counter, Gauge
+from starlette.responses import StreamingResponse
+
+from khusela.api.deps import BearerToken, PlatformDep
+from khusela.bootstrap import Platform
+from khusela.bus.ports import BusUnavailable, EventBus, Subscription
+from khusela.core.errors import AuthenticationFailed, NotFound, ServiceUnavailable
+from khusela.core.events import Event
+from khusela.identity.authenticator import Authenticator
+from khusela.identity.model import Principal
+from khusela.identity.policy import Action, Resource, Scope, can, scope_of
+from khusela.panic import records
+from khusela.panic.events import ALERT_CHANGED, ALERT_RAISED, ESCALATED, UNIT_CHANGED
+from khusela.panic.queries import alert_resource
+from khusela.panic.resident_view import resident_view as panic_resident_view
+from khusela.store.database import Database
 
 router = APIRouter(prefix="/api", tags=["feed"])
+log = structlog.get_logger(__name__)
+
+HEARTBEAT_SECONDS = 15.0
+QUEUE_SIZE = 1000
+"""Events waiting for one connection; past this the connection is reset, not thinned."""
+MAX_CLIENTS = 10_000
+RECENT_IDS = 10_000
+"""Event ids remembered to drop a redelivered event (the bus delivers at least once)."""
+RETRY_MS = 3000
+
+CLIENTS = Gauge("khusela_feed_clients", "Connections to the live feed on this node")
+PUSHED = Counter("khusela_feed_events_total", "Events queued for feed connections")
+RESETS = Counter("khusela_feed_resets_total", "Feed connections reset", ["reason"])
+
+
+class View(Enum):
+    FULL = "full"
+    RESIDENT = "resident"
+
+
+Audience = Callable[[Principal], View | None]
+"""For one event: how a principal may see it, or None."""
+
+
+def _alert_audience(event: Event) -> Audience:
+    resource = alert_resource(event.payload)
+
+    def view(principal: Principal) -> View | None:
+        if not can(principal, Action.PANIC_READ, resource):
+            return None
+        return View.RESIDENT if scope_of(principal, Action.PANIC_READ) is Scope.OWN else View.FULL
+
+    return view
+
+
+def _escalation_audience(event: Event) -> Audience:
+    resource = alert_resource(event.payload)
+    notify = event.payload.get("notify") or {}
+    named = {*notify.get("supervisor_agency_ids", ()), *notify.get("neighbour_agency_ids", ())}
+    addressed = [Resource(agency_id=str(agency_id)) for agency_id in sorted(named)]
+
+    def view(principal: Principal) -> View | None:
+        if scope_of(principal, Action.PANIC_READ) in (None, Scope.OWN):
+            return None
+        if can(principal, Action.PANIC_READ, resource):
+            return View.FULL
+        if any(can(principal, Action.PANIC_DISPATCH, r) for r in addressed):
+            return View.FULL
+        return None
+
+    return view
+
+
+def _unit_audience(event: Event) -> Audience:
+    payload = event.payload
+    resource = Resource(
+        agency_id=payload.get("agency_id"),
+        province=payload.get("province"),
+        municipality=payload.get("municipality"),
+        cell=payload.get("cell"),
+    )
+
+    def view(principal: Principal) -> View | None:
+        return View.FULL if can(principal, Action.UNIT_READ, resource) else None
+
+    return view
+
+
+AUDIENCES: dict[str, Callable[[Event], Audience]] = {
+    ALERT_RAISED: _alert_audience,
+    ALERT_CHANGED: _alert_audience,
+    ESCALATED: _escalation_audience,
+    UNIT_CHANGED: _unit_audience,
+}
+"""Subject → who may see an event of it. A subject missing here reaches nobody."""
+
+
+def sse(name: str, data: Any, event_id: str | None = None) -> bytes:
+    """One SSE message. JSON has no raw newlines, so `data` is always one line."""
+    head = f"id: {event_id}\n" if event_id else ""
+    body = json.dumps(data, separators=(",", ":"), default=str)
+    return f"{head}event: {name}\ndata: {body}\n\n".encode()
+
+
+@dataclass(eq=False)
+class FeedClient:
+    """One connection: who it is, and what waits to be written to it."""
+
+    principal: Principal
+    limit: int
+    queue: deque[tuple[Event, View]] = field(default_factory=deque)
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    reset_reason: str | None = None
+
+    def push(self, event: Event, view: View) -> None:
+        if self.reset_reason is not None:
+            return
+        if len(self.queue) >= self.limit:
+            self.reset("the console fell behind; reconnect and reload", cause="overflow")
+            return
+        self.queue.append((event, view))
+        self.wake.set()
+
+    def reset(self, reason: str, cause: str) -> None:
+        """End this connection with `reason`; what was queued is dropped, and said to be."""
+        if self.reset_reason is None:
+            self.reset_reason = reason
+            self.queue.clear()
+            RESETS.labels(cause).inc()
+        self.wake.set()
+
+
+class FeedHub:
+    """Follows the bus and fans events out to this node's feed connections (a `Background`)."""
+
+    def __init__(
+        self,
+        bus: EventBus,
+        db: Database,
+        patterns: Sequence[str] = ("panic.>",),
+        *,
+        queue_size: int = QUEUE_SIZE,
+        heartbeat_seconds: float = HEARTBEAT_SECONDS,
+        max_clients: int = MAX_CLIENTS,
+    ) -> None:
+        self._bus, self.db, self._patterns = bus, db, tuple(patterns)
+        self.queue_size, self.heartbeat_seconds, self.max_clients = queue_size, heartbeat_seconds, max_clients
+        self.node = uuid.uuid4().hex[:12]
+        self._clients: set[FeedClient] = set()
+        self._subscriptions: dict[str, Subscription] = {}
+        self._recent: OrderedDict[str, None] = OrderedDict()
+        self._retry: asyncio.Task[None] | None = None
+
+    @property
+    def ready(self) -> bool:
+        """Whether every subject is followed (until then, connections are refused)."""
+        return len(self._subscriptions) == len(self._patterns)
+
+    @property
+    def clients(self) -> int:
+        return len(self._clients)
+
+    def durable(self, pattern: str) -> str:
+        return f"feed-{pattern.partition('.')[0]}-{self.node}"
+
+    async def start(self) -> None:
+        """Follow the bus now; if it is down, keep trying in the background."""
+        try:
+            await self._subscribe_all()
+        except BusUnavailable:
+            log.warning("feed.bus_unavailable")
+            self._retry = asyncio.create_task(self._subscribe_later(), name="feed-subscribe")
+
+    async def _subscribe_all(self) -> None:
+        for pattern in self._patterns:
+            if pattern not in self._subscriptions:
+                self._subscriptions[pattern] = await self._bus.subscribe(
+                    pattern, self.durable(pattern), self.deliver
+                )
+
+    async def _subscribe_later(self) -> None:
+        delay = 1.0
+        while not self.ready:
+            await asyncio.sleep(delay)
+            with contextlib.suppress(BusUnavailable):
+                await self._subscribe_all()
+            delay = min(delay * 2, 30.0)
+
+    async def stop(self) -> None:
+        if self._retry is not None:
+            self._retry.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._retry
+            self._retry = None
+        for subscription in self._subscriptions.values():
+            await subscription.stop()
+        self._subscriptions.clear()
+        for client in list(self._clients):
+            client.reset("the server is restarting; reconnect and reload", cause="shutdown")
+
+    async def deliver(self, event: Event) -> None:
+        """The bus handler: queue `event` for every connection allowed to see it."""
+        if event.id in self._recent:  # at-least-once delivery: a repeat is not pushed again
+            return
+        self._recent[event.id] = None
+        if len(self._recent) > RECENT_IDS:
+            self._recent.popitem(last=False)
+        rule = AUDIENCES.get(event.subject)
+        if rule is None:
+            return
+        audience = rule(event)
+        for client in self._clients:
+            view = audience(client.principal)
+            if view is not None:
+                client.push(event, view)
+                PUSHED.inc()
+
+    def connect(self, principal: Principal) -> FeedClient:
+        client = FeedClient(principal, self.queue_size)
+        self._clients.add(client)
+        CLIENTS.inc()
+        return client
+
+    def disconnect(self, client: FeedClient) -> None:
+        if client in self._clients:
+            self._clients.discard(client)
+            CLIENTS.dec()
+
+    async def stream(
+        self, principal: Principal, token: str, authenticator: Authenticator
+    ) -> AsyncIterator[bytes]:
+        """The SSE body of one connection, from `feed.ready` until it ends."""
+        client = self.connect(principal)
+        loop = asyncio.get_running_loop()
+        shown: dict[str, dict[str, Any]] = {}
+        try:
+            yield f"retry: {RETRY_MS}\n".encode() + sse(
+                "feed.ready", {"node": self.node, "heartbeat_seconds": self.heartbeat_seconds}
+            )
+            next_beat = loop.time() + self.heartbeat_seconds
+            while True:
+                wait = next_beat - loop.time()
+                if wait > 0 and not client.queue and client.reset_reason is None:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(client.wake.wait(), wait)
+                client.wake.clear()
+                if client.reset_reason is not None:
+                    yield sse("feed.reset", {"reason": client.reset_reason})
+                    return
+                chunk = await self._drain(client, shown)
+                if chunk:
+                    yield chunk
+                if loop.time() >= next_beat:
+                    try:
+                        current = await authenticator.authenticate(token)
+                    except Exception:  # the database is unreachable: fail closed, but say so
+                        log.exception("feed.token_check_failed", user_id=client.principal.user_id)
+                        yield sse("feed.reset", {"reason": "could not re-check the sign-in; reconnect"})
+                        return
+                    if current is None:
+                        yield sse(
+                            "feed.closed", {"reason": "the token expired or was revoked; sign in again"}
+                        )
+                        return
+                    client.principal = current
+                    yield b": heartbeat\n\n"
+                    next_beat = loop.time() + self.heartbeat_seconds
+        finally:
+            self.disconnect(client)
+
+    async def _drain(self, client: FeedClient, shown: dict[str, dict[str, Any]]) -> bytes:
+        parts: list[bytes] = []
+        while client.queue and client.reset_reason is None:
+            event, view = client.queue.popleft()
+            if view is View.FULL:
+                parts.append(sse(event.subject, event.payload, event.id))
+                continue
+            alert_id = str(event.payload.get("alert_id"))
+            data = await asyncio.to_thread(resident_view, self.db, alert_id)
+            if data is not None and shown.get(alert_id) != data:
+                shown[alert_id] = data
+                parts.append(sse(event.subject, data, event.id))
+        return b"".join(parts)
+
+
+def resident_view(db: Database, alert_id: str) -> dict[str, Any] | None:
+    """The alert as the resident's phone shows it (as `GET /api/panic/alerts/{id}` does)."""
+    with db.read() as conn:
+        try:
+            alert = records.load(conn, alert_id)
+        except NotFound:
+            return None
+        view = panic_resident_view(conn, alert)
+    return view.model_dump(mode="json")
+
+
+def feed_hub(platform: Platform) -> FeedHub | None:
+    """This node's hub, if the platform runs one."""
+    return next((s for s in platform.background if isinstance(s, FeedHub)), None)
+
+
+@router.get(
+    "/feed",
+    summary="Live feed of the changes the caller may see (Server-Sent Events)",
+    response_class=StreamingResponse,
+    responses={
+        200: {"content": {"text/event-stream": {}}, "description": "An endless event stream"},
+        401: {"description": "Missing, unknown, expired or revoked token"},
+        503: {"description": "The feed is starting or full; retry shortly"},
+    },
+)
+async def feed(
+    request: Request,
+    platform: PlatformDep,
+    credentials: BearerToken,
+    access_token: Annotated[
+        str | None, Query(description="The token, for EventSource clients that cannot send headers")
+    ] = None,
+) -> StreamingResponse:
+    token = credentials.credentials if credentials is not None and credentials.credentials else access_token
+    if not token:
+        raise AuthenticationFailed("sign in first: send Authorization: Bearer <token> or ?access_token=")
+    principal = await platform.authenticator.authenticate(token)
+    if principal is None:
+        raise AuthenticationFailed("the token is unknown, expired or revoked")
+    request.scope.setdefault("state", {})["user_id"] = principal.user_id
+    hub = feed_hub(platform)
+    if hub is None or not hub.ready:
+        raise ServiceUnavailable("the live feed is not running yet; retry shortly")
+    if hub.clients >= hub.max_clients:
+        raise ServiceUnavailable("the live feed is full on this server; retry shortly")
+    return StreamingResponse(
+        hub.stream(principal, token, platform.authenticator),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache, no-transform", "X-Accel-Buffering": "no"},
+    )

@@ -184,6 +184,9 @@ class RateLimit:
     # SMS/USSD gateways carry many callers behind one address: a distress call must never
     # meet a 429. Repeat presses per number join the open alert instead (panic.intake).
     EXEMPT_PREFIXES = ("/api/panic/channels/",)
+    # A resident's press is never refused: many phones share one carrier address, and a
+    # resident's repeat presses join the open alert anyway.
+    PANIC_PRESS = "/api/panic/alerts"
 
     def __init__(self, app: ASGIApp, limiter: RateLimiter, known_token: Callable[[str], bool]) -> None:
         self.app, self.limiter, self.known_token = app, limiter, known_token
@@ -193,6 +196,7 @@ class RateLimit:
             scope["type"] != "http"
             or scope["path"] in self.EXEMPT
             or scope["path"].startswith(self.EXEMPT_PREFIXES)
+            or (scope["method"] == "POST" and scope["path"] == self.PANIC_PRESS)
         ):
             await self.app(scope, receive, send)
             return

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
-from sqlalchemy import Connection, select
 
 from khusela.api.deps import PlatformDep, require
 from khusela.identity.model import Principal, Role
@@ -16,6 +15,7 @@ from khusela.identity.policy import Action
 from khusela.panic import lifecycle, profile, queries
 from khusela.panic.intake import RaisePanicAlert, raise_alert
 from khusela.panic.model import OPEN_STATUSES, AlertStatus, Channel, UnitStatus
+from khusela.panic.resident_view import resident_view
 from khusela.panic.schemas import (
     AlertCreate,
     AlertDetailOut,
@@ -27,32 +27,12 @@ from khusela.panic.schemas import (
     ResidentAlertOut,
     UnitPublic,
 )
-from khusela.panic.tables import assignments, units
 from khusela.panic.units import list_units
 
 router = APIRouter(prefix="/api/panic", tags=["panic"])
 Resident = Annotated[Principal, Depends(require(Action.PANIC_RAISE))]
 Reader = Annotated[Principal, Depends(require(Action.PANIC_READ))]
 Dispatcher = Annotated[Principal, Depends(require(Action.PANIC_DISPATCH))]
-
-
-def _resident_out(conn: Connection, alert: dict[str, Any]) -> ResidentAlertOut:
-    current = conn.execute(
-        select(assignments.c.eta_seconds, units.c.callsign)
-        .join(units, units.c.id == assignments.c.unit_id)
-        .where(assignments.c.alert_id == alert["id"], assignments.c.cleared_at.is_(None))
-        .order_by(assignments.c.assigned_at.desc())
-        .limit(1)
-    ).first()
-    return ResidentAlertOut(
-        id=str(alert["id"]),
-        status=lifecycle.resident_view_status(alert),
-        type=alert["type"],
-        created_at=alert["created_at"],
-        location_unknown=bool(alert["location_unknown"]),
-        eta_seconds=None if current is None or alert["duress"] else current.eta_seconds,
-        unit_callsign=None if current is None or alert["duress"] else current.callsign,
-    )
 
 
 @router.post(
@@ -80,7 +60,7 @@ def create_alert(
     )
     with platform.db.write() as conn:
         intake = raise_alert(conn, command, platform.gazetteer)
-        out = _resident_out(conn, intake.alert)
+        out = resident_view(conn, intake.alert)
     platform.relay.notify()
     if not intake.created:
         response.status_code = status.HTTP_200_OK
@@ -106,7 +86,7 @@ def list_alerts(
     with platform.db.read() as conn:
         rows = queries.list_alerts(conn, viewer, statuses, limit)
         if viewer.roles == {Role.RESIDENT}:
-            return [_resident_out(conn, r) for r in rows]
+            return [resident_view(conn, r) for r in rows]
     return [AlertOut.model_validate(r) for r in rows]
 
 
@@ -115,7 +95,7 @@ def get_alert(alert_id: str, viewer: Reader, platform: PlatformDep) -> AlertDeta
     with platform.db.read() as conn:
         alert = queries.visible_alert(conn, viewer, alert_id)
         if viewer.roles == {Role.RESIDENT}:
-            return _resident_out(conn, alert)
+            return resident_view(conn, alert)
         detail = AlertDetailOut.model_validate(
             {**alert, "trail": queries.trail(conn, alert_id), "timeline": queries.timeline(conn, alert_id)}
         )
@@ -140,7 +120,7 @@ def add_location(
         alert = lifecycle.add_location(
             conn, resident, alert_id, body.lat, body.lon, body.accuracy_m, body.source, platform.gazetteer
         )
-        out = _resident_out(conn, alert)
+        out = resident_view(conn, alert)
     platform.relay.notify()
     return out
 
@@ -149,7 +129,7 @@ def add_location(
 def cancel(alert_id: str, body: CancelIn, resident: Resident, platform: PlatformDep) -> ResidentAlertOut:
     with platform.db.write() as conn:
         alert = lifecycle.cancel(conn, resident, alert_id, body.pin)
-        out = _resident_out(conn, alert)
+        out = resident_view(conn, alert)
     platform.relay.notify()
     return out
 

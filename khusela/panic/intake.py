@@ -79,19 +79,18 @@ def raise_alert(
             return Intake(records.load(conn, earlier.alert_id), created=False)
     open_alert = _open_alert_to_join(conn, command, now)
     if open_alert is not None:
-        intake = Intake(_join(conn, open_alert, command, gazetteer, now), created=False)
-    else:
-        intake = Intake(_create(conn, command, gazetteer, now), created=True)
+        return Intake(_join(conn, open_alert, command, gazetteer, now), created=False)
+    return Intake(_create(conn, command, gazetteer, now), created=True)
+
+
+def _record_press(conn: Connection, command: RaisePanicAlert, alert_id: str, now: datetime) -> None:
+    """Remember the client's id for this press, so a retry finds the same alert."""
     if command.client_alert_id:
         conn.execute(
             insert(alert_presses).values(
-                sender=command.sender,
-                client_alert_id=command.client_alert_id,
-                alert_id=intake.alert["id"],
-                at=now,
+                sender=command.sender, client_alert_id=command.client_alert_id, alert_id=alert_id, at=now
             )
         )
-    return intake
 
 
 def _open_alert_to_join(conn: Connection, command: RaisePanicAlert, now: datetime) -> records.Alert | None:
@@ -180,8 +179,10 @@ def _create(conn: Connection, command: RaisePanicAlert, gazetteer: Gazetteer, no
     records.note(
         conn, alert["id"], actor, "raised", now, channel=command.channel.value, flagged_for_review=flagged
     )
-    audit.record(conn, actor, "panic.raise", "alert", alert["id"], {"channel": command.channel.value})
+    _record_press(conn, command, alert["id"], now)
     enqueue(conn, alert_event(ALERT_RAISED, alert, "raised"))
+    # Last statement before the commit: the audit head row stays locked only briefly.
+    audit.record(conn, actor, "panic.raise", "alert", alert["id"], {"channel": command.channel.value})
     return alert
 
 
@@ -223,6 +224,7 @@ def _join(
             cell=place.cell,
         )
         _trail(conn, alert["id"], command.lat, command.lon, command.accuracy_m, command.source, now)
+    _record_press(conn, command, alert["id"], now)
     return records.change(
         conn,
         alert,

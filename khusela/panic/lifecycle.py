@@ -131,7 +131,7 @@ def cancel(
         return alert
     if not can_move(AlertStatus(alert["status"]), AlertStatus.CANCELLED):
         raise Conflict(f"the alert is {alert['status']} and can no longer be cancelled")
-    return records.change(
+    cancelled = records.change(
         conn,
         alert,
         {
@@ -144,6 +144,11 @@ def cancel(
         at=now,
         subject=ALERT_CHANGED,
     )
+    # Units on their way are stood down in the same transaction: none is left "assigned".
+    from khusela.panic.dispatch import release_units
+
+    release_units(conn, cancelled, resident.username, now)
+    return cancelled
 
 
 def resident_view_status(alert: records.Alert) -> str:

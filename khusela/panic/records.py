@@ -60,6 +60,7 @@ def change(
         raise Conflict("the alert changed meanwhile; reload it and try again")
     updated = {**alert, **values, "version": new_version, "updated_at": at}
     note(conn, alert["id"], actor, kind, at, **(audit_details or {}))
-    audit.record(conn, actor, f"panic.{kind}", "alert", alert["id"], audit_details)
     enqueue(conn, alert_event(subject, updated, kind))
+    # Last statement before the commit: the audit head row stays locked only briefly.
+    audit.record(conn, actor, f"panic.{kind}", "alert", alert["id"], audit_details)
     return updated

@@ -11,4 +11,20 @@ if TYPE_CHECKING:
 
 def panic_background(platform: Platform) -> list[Background]:
     services: list[Background] = []
+    if platform.settings.mqtt_url:  # devices and unit locations over MQTT
+        from khusela.panic.channels.mqtt import MqttListener
+
+        services.append(
+            MqttListener(
+                platform.settings.mqtt_url, platform.db, platform.gazetteer, notify=platform.relay.notify
+            )
+        )
+    from khusela.api.feed import FeedHub  # live feed, escalation timers, resident/contact texts
+    from khusela.panic import escalation, notify
+
+    services += [FeedHub(platform.bus, platform.db), *escalation.services(platform)]
+    services += notify.services(platform)
+    from khusela.panic.partners.delivery import PartnerDelivery  # partner link (signed webhooks)
+
+    services.append(PartnerDelivery(platform.db, platform.bus, notify=platform.relay.notify))
     return services

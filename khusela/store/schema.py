@@ -6,7 +6,8 @@ from khusela.audit import tables as _audit_tables
 from khusela.bus import tables as _bus_tables
 from khusela.identity import tables as _identity_tables
 from khusela.panic import tables as _panic_tables
+from khusela.panic.partners import tables as _partner_tables
 from khusela.store.metadata import metadata
 
 __all__ = ["metadata"]
-_MODULES = (_audit_tables, _bus_tables, _identity_tables, _panic_tables)
+_MODULES = (_audit_tables, _bus_tables, _identity_tables, _panic_tables, _partner_tables)

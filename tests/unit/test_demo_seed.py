@@ -52,3 +52,19 @@ def test_seed_creates_every_role_and_the_command_centre(sqlite_db: Database) -> 
         assert count > 250
         jhb_unit = conn.execute(select(units).where(units.c.callsign == "JMPD-01")).one()
         assert cell_of(jhb_unit.lat, jhb_unit.lon) == jhb_unit.cell
+
+
+def test_demo_fleet_keeps_positions_fresh(sqlite_db: Database) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from khusela.core.gazetteer import BundledGazetteer
+    from khusela.demo.fleet import DemoFleet
+
+    with sqlite_db.write() as conn:
+        seed(conn)
+        conn.execute(units.update().values(location_at=datetime.now(UTC) - timedelta(minutes=10)))
+    moved = DemoFleet(sqlite_db, BundledGazetteer()).tick()
+    assert moved > 250
+    with sqlite_db.read() as conn:
+        oldest = conn.execute(select(func.min(units.c.location_at))).scalar_one()
+    assert datetime.now(UTC) - oldest < timedelta(minutes=1)

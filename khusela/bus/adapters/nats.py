@@ -55,6 +55,12 @@ def split_servers(url: str) -> list[str]:
     return [f"{parts.scheme}://{credentials}{host}" for host in hosts.split(",") if host]
 
 
+PER_PROCESS = "feed-"
+"""Durables named so belong to one process (e.g. a node's live-feed hub): JetStream removes
+them after `EPHEMERAL_AFTER_SECONDS` without a subscriber, so restarts leave no litter."""
+EPHEMERAL_AFTER_SECONDS = 300.0
+
+
 class _NatsSubscription:
     """One pull loop: fetch a message, run the handler, then ack it (or nak it to retry)."""
 
@@ -272,6 +278,7 @@ class NatsBus:
                     max_deliver=self._max_deliver,
                     ack_wait=self._ack_wait,
                     filter_subject=subject,
+                    inactive_threshold=EPHEMERAL_AFTER_SECONDS if durable.startswith(PER_PROCESS) else None,
                 )
                 await js.add_consumer(self._stream, config)
             else:
