@@ -6,9 +6,13 @@ outbox relay, the rate limiter, the SMS port and the authenticator.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Protocol
+from typing import Any, Protocol
+
+import structlog
 
 from khusela.api.ratelimit import RateLimiter, create_rate_limiter
 from khusela.bus.factory import create_bus
@@ -21,6 +25,8 @@ from khusela.identity.authenticator import Authenticator
 from khusela.identity.ports import SmsSender
 from khusela.identity.sessions import LoginPolicy
 from khusela.store.database import Database
+
+log = structlog.get_logger(__name__)
 
 
 class Background(Protocol):
@@ -55,11 +61,24 @@ class Platform:
             await service.start()
 
     async def stop(self) -> None:
+        """Stop everything, newest first. A service that does not stop within
+        `STOP_TIMEOUT_SECONDS` is abandoned with a log line: shutdown must not hang (nothing
+        acknowledged is lost by it — events wait in the outbox)."""
         for service in reversed(self.background):
-            await service.stop()
-        await self.relay.stop()
-        await self.bus.close()
-        await self.rate_limiter.close()
+            await _bounded(service.stop(), type(service).__name__)
+        await _bounded(self.relay.stop(), "OutboxRelay")
+        await _bounded(self.bus.close(), "EventBus")
+        await _bounded(self.rate_limiter.close(), "RateLimiter")
+
+
+STOP_TIMEOUT_SECONDS = 5.0
+
+
+async def _bounded(stopping: Coroutine[Any, Any, None], name: str) -> None:
+    try:
+        await asyncio.wait_for(stopping, STOP_TIMEOUT_SECONDS)
+    except TimeoutError:
+        log.error("platform.stop_timed_out", service=name, seconds=STOP_TIMEOUT_SECONDS)
 
 
 def build_database(settings: Settings) -> Database:
