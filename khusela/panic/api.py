@@ -82,7 +82,7 @@ def list_alerts(
     elif status_filter == "all":
         statuses = None
     else:
-        statuses = {queries.unknown_status(status_filter)}
+        statuses = {queries.parse_status(status_filter)}
     with platform.db.read() as conn:
         rows = queries.list_alerts(conn, viewer, statuses, limit)
         if viewer.roles == {Role.RESIDENT}:

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from khusela.core.errors import NotFound
+from khusela.core.errors import InvalidInput, NotFound
 from khusela.identity.model import Principal
 from khusela.identity.policy import Action, Columns, Resource, can, read_filter
 from khusela.panic import records
@@ -83,8 +83,10 @@ def timeline(conn: Connection, alert_id: str) -> list[dict[str, Any]]:
     return [{**dict(r._mapping), "details": json.loads(r.details)} for r in rows]
 
 
-def unknown_status(value: str) -> AlertStatus:
+def parse_status(value: str) -> AlertStatus:
+    """A status filter from a query string; an unknown one is bad input (422), not a 404."""
     try:
         return AlertStatus(value)
     except ValueError:
-        raise NotFound(f"unknown status {value!r}") from None
+        choices = ", ".join(["open", "closed", "all", *(s.value for s in AlertStatus)])
+        raise InvalidInput(f"unknown status {value!r} (choose from {choices})") from None

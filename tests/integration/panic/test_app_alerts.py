@@ -244,3 +244,10 @@ def test_vulnerable_resident_gets_higher_priority(
     client.put("/api/panic/profile", headers=resident, json={"vulnerable": True})
     press(client, resident)
     assert client.get("/api/panic/alerts", headers=operator).json()[0]["priority"] == 1
+
+
+def test_unknown_status_filter_is_bad_input(client: TestClient, operator: dict[str, str]) -> None:
+    response = client.get("/api/panic/alerts?status=bogus", headers=operator)
+    assert response.status_code == 422
+    assert "choose from" in response.json()["detail"]
+    assert client.get("/api/panic/alerts?status=acknowledged", headers=operator).status_code == 200
