@@ -22,6 +22,12 @@ def console() -> FileResponse:
     return FileResponse(STATIC / "index.html", headers=NO_CACHE)
 
 
+@router.get("/responder")
+def responder_page() -> FileResponse:
+    """The responder's view (phone-sized): the unit's assignment, status buttons, location."""
+    return FileResponse(STATIC / "responder.html", media_type="text/html", headers=NO_CACHE)
+
+
 @router.get("/panic")
 def panic_page() -> FileResponse:
     """The resident's panic page (an installable PWA; its assets are under /static/panic/)."""

@@ -8,82 +8,31 @@ downloaded: the system's /usr/bin/chromium is used, or the tests skip (fail in C
 from __future__ import annotations
 
 import re
-import socket
-import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
-import uvicorn
-from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 from sqlalchemy import func, insert, select, update
 
-from khusela.api.app import create_app
 from khusela.bootstrap import Platform
 from khusela.core.ids import new_id
-from khusela.identity.adapters.sms_log import LogSmsSender
 from khusela.identity.model import SYSTEM, Role
 from khusela.panic.model import UnitKind
 from khusela.panic.tables import alert_locations, alert_presses, alerts, assignments
 from khusela.panic.units import register_unit
 from tests.conftest import People
+from tests.e2e.conftest import WAIT_MS, artifacts_dir
+from tests.e2e.resident import PHONE, PHONE_SIZE, Phone, phone_in_hillbrow, sign_in
 from tests.panic_support import HILLBROW
-from tests.services import unavailable
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-PHONE = "+27825550101"
-PHONE_AS_TYPED = "082 555 0101"
-PHONE_SIZE: ViewportSize = {"width": 360, "height": 640}
-SHOTS = Path(tempfile.gettempdir())
-"""Where the screenshots go (/tmp/panic-page.png, /tmp/panic-status.png), to look at."""
-WAIT_MS = 15_000
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        unavailable(f"{CHROMIUM} is absent: install Debian's chromium package (scripts/setup-system)")
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def server(platform: Platform) -> Iterator[str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    config = uvicorn.Config(
-        create_app(platform), host="127.0.0.1", port=port, log_config=None, access_log=False
-    )
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not srv.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
+SHOTS = artifacts_dir()
 
 
 @pytest.fixture
@@ -91,65 +40,11 @@ def resident(platform: Platform) -> str:
     return People(platform.db).user("nomsa", Role.RESIDENT, phone=PHONE).principal.user_id
 
 
-@dataclass
-class Phone:
-    context: BrowserContext
-    requested: list[str] = field(default_factory=list)
-    """Every URL the page and its service worker asked for."""
-
-
-def _phone(browser: Browser, server: str, *, slow_fix_s: float = 0) -> Phone:
-    """A phone in Hillbrow that lets the page read its location (after `slow_fix_s`)."""
-    ctx = browser.new_context(
-        viewport=PHONE_SIZE,
-        device_scale_factor=2,
-        is_mobile=True,
-        has_touch=True,
-        geolocation={"latitude": HILLBROW[0], "longitude": HILLBROW[1], "accuracy": 12},
-        permissions=["geolocation"],
-        base_url=server,
-    )
-    if slow_fix_s:
-        # The emulated fix is instant; a real GPS fix can take much longer.
-        ctx.add_init_script(
-            "(() => { const g = navigator.geolocation, get = g.getCurrentPosition.bind(g);"
-            f" g.watchPosition = (ok, err, o) => {{ setTimeout(() => get(ok, err, o), {slow_fix_s * 1000});"
-            " return 1; }; g.clearWatch = () => {}; })();"
-        )
-    phone = Phone(ctx)
-    ctx.on("request", lambda request: phone.requested.append(request.url))
-    return phone
-
-
 @pytest.fixture
 def phone(browser: Browser, server: str) -> Iterator[Phone]:
-    made = _phone(browser, server)
+    made = phone_in_hillbrow(browser, server)
     yield made
     made.context.close()
-
-
-def _code_texted(platform: Platform, before: int) -> str:
-    sms = platform.sms
-    assert isinstance(sms, LogSmsSender)
-    deadline = time.monotonic() + 10
-    while len(sms.sent) <= before:
-        assert time.monotonic() < deadline, "no sign-in code was texted"
-        time.sleep(0.05)
-    return str(re.findall(r"\b\d{6}\b", sms.sent[-1][1])[0])
-
-
-def sign_in(page: Page, platform: Platform) -> None:
-    page.goto("/panic")
-    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
-    sms = platform.sms
-    assert isinstance(sms, LogSmsSender)
-    before = len(sms.sent)
-    page.get_by_label("Your cell phone number").fill(PHONE_AS_TYPED)
-    page.get_by_role("button", name="Send me a code").click()
-    code = _code_texted(platform, before)
-    page.get_by_label("The 6-digit code").fill(code)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("button", name=re.compile("PANIC"))).to_be_visible()
 
 
 def _wait_for(check: Callable[[], bool], what: str, seconds: float = 10) -> None:
@@ -289,7 +184,7 @@ def test_a_slow_fix_does_not_hold_the_alert_and_follows_as_an_update(
     browser: Browser, server: str, platform: Platform, resident: str
 ) -> None:
     """The fix takes 5 s: the alert goes after 3 s without it, the fix follows."""
-    slow = _phone(browser, server, slow_fix_s=5)
+    slow = phone_in_hillbrow(browser, server, slow_fix_s=5)
     try:
         page = slow.context.new_page()
         sign_in(page, platform)

@@ -8,22 +8,19 @@ the sharper check, this one keeps the basic promise in the suite.
 from __future__ import annotations
 
 import asyncio
-import socket
-import threading
 import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
-import uvicorn
 
-from khusela.api.app import create_app
 from khusela.bootstrap import Platform, bootstrap
 from khusela.bus.adapters.inprocess import InProcessBus
 from khusela.core.settings import Settings
 from khusela.identity.model import Role
 from khusela.store.database import Database
 from tests.conftest import People
+from tests.live_server import live_server
 
 
 @pytest.fixture
@@ -34,23 +31,8 @@ def platform_on_both(settings: Settings, database: Database) -> Platform:
 
 @pytest.fixture
 def server(platform_on_both: Platform) -> Iterator[str]:
-    platform = platform_on_both
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    config = uvicorn.Config(
-        create_app(platform), host="127.0.0.1", port=port, log_config=None, access_log=False
-    )
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not srv.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with live_server(platform_on_both) as base:
+        yield base
 
 
 def test_150_concurrent_clients_are_all_answered(server: str, platform_on_both: Platform) -> None:

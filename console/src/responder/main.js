@@ -1,0 +1,4 @@
+// The responder view at /responder (skeleton).
+import { Api } from "../shared/api.js";
+
+export const api = new Api();
