@@ -19,6 +19,8 @@ from khusela.panic.channels_api import router as panic_channels_router
 from khusela.panic.dispatch_api import router as panic_dispatch_router
 from khusela.panic.exchange.api import router as panic_exchange_router
 from khusela.panic.partners.api import router as panic_partners_router
+from khusela.panic.units_api import router as panic_units_router
+from khusela.web.api import router as console_router
 from khusela.web.routes import router as web_router
 from khusela.web.routes import static_files
 
@@ -49,10 +51,12 @@ def create_app(platform: Platform) -> FastAPI:
         audit_router,
         panic_router,
         panic_dispatch_router,
+        panic_units_router,
         panic_channels_router,
         panic_exchange_router,
         panic_partners_router,
         feed_router,
+        console_router,
         web_router,
     )
     for router in routers:
@@ -66,5 +70,6 @@ def create_app(platform: Platform) -> FastAPI:
         limiter=platform.rate_limiter,
         known_token=lambda token: platform.authenticator.cached(token) is not None,
     )
-    app.add_middleware(RequestContext)
+    tiles = platform.settings.map_tile_origin
+    app.add_middleware(RequestContext, image_origins=(tiles,) if tiles else ())
     return app

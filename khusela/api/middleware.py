@@ -54,8 +54,14 @@ async def _send_problem(
 
 
 class RequestContext:
-    def __init__(self, app: ASGIApp) -> None:
+    """Request ids, metrics, the access log and the browser-hardening headers.
+
+    `image_origins` are hosts the pages may load images from besides their own (the
+    console's tile server, when one is configured)."""
+
+    def __init__(self, app: ASGIApp, image_origins: tuple[str, ...] = ()) -> None:
         self.app = app
+        self.csp = _csp(image_origins)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -75,7 +81,7 @@ class RequestContext:
                 message["headers"] = [
                     *message["headers"],
                     (b"x-request-id", request_id.encode()),
-                    *_security_headers(scope["path"]),
+                    *_security_headers(scope["path"], self.csp),
                 ]
             await send(message)
 
@@ -107,14 +113,19 @@ _BASE_HEADERS = [
     (b"x-frame-options", b"DENY"),
     (b"referrer-policy", b"no-referrer"),
 ]
-_CSP = (b"content-security-policy", b"default-src 'self'; img-src 'self' data: blob:; frame-ancestors 'none'")
 
 
-def _security_headers(path: str) -> list[tuple[bytes, bytes]]:
+def _csp(image_origins: tuple[str, ...]) -> tuple[bytes, bytes]:
+    images = " ".join(("'self'", "data:", "blob:", *image_origins))
+    policy = f"default-src 'self'; img-src {images}; frame-ancestors 'none'"
+    return (b"content-security-policy", policy.encode())
+
+
+def _security_headers(path: str, csp: tuple[bytes, bytes]) -> list[tuple[bytes, bytes]]:
     """Browser hardening. /docs is exempt from the CSP: FastAPI's Swagger page loads its own assets."""
     if path.startswith(("/docs", "/redoc")):
         return _BASE_HEADERS
-    return [*_BASE_HEADERS, _CSP]
+    return [*_BASE_HEADERS, csp]
 
 
 _QUIET_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})

@@ -89,6 +89,19 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = Field(1024 * 1024, ge=1024, description="Largest request body accepted.")
     log_level: str = Field("INFO", description="Log level of the JSON logs.")
+    map_tile_url: str | None = Field(
+        None,
+        pattern=r"^https?://[^\s/]+/\S*\{z\}\S*$",
+        description="Base-map tiles for the console, e.g. https://tiles.example.org/{z}/{x}/{y}.png. "
+        "Unset: the console draws its offline vector base (boundaries, stations) instead.",
+    )
+    map_tile_attribution: str | None = Field(
+        None, max_length=300, description="The tile provider's attribution, shown on the map."
+    )
+    map_center: tuple[float, float] = Field(
+        (-26.1, 28.1), description="Where the console's map opens: latitude, longitude."
+    )
+    map_zoom: int = Field(9, ge=1, le=18, description="The console map's opening zoom level.")
 
     @classmethod
     def settings_customise_sources(
@@ -113,6 +126,14 @@ class Settings(BaseSettings):
         if self.environment is Environment.PRODUCTION and self.secret_key == DEFAULT_SECRET:
             raise ValueError("KHUSELA_SECRET_KEY must be set in production")
         return self
+
+    @property
+    def map_tile_origin(self) -> str | None:
+        """The tile server's origin (scheme://host[:port]), which the CSP must allow images from."""
+        if not self.map_tile_url:
+            return None
+        scheme, rest = self.map_tile_url.split("://", 1)
+        return f"{scheme}://{rest.split('/', 1)[0]}"
 
     @property
     def resolved_database_url(self) -> str:

@@ -302,6 +302,13 @@ class UserSummary:
     is_active: bool
 
 
+def contact_of(conn: Connection, user_id: str) -> tuple[str, str | None] | None:
+    """(display name, phone) of a user, for modules that must reach or identify a person;
+    the caller's own access check decides whether it may be shown."""
+    row = conn.execute(select(users.c.display_name, users.c.phone).where(users.c.id == user_id)).first()
+    return None if row is None else (row.display_name, row.phone)
+
+
 def list_users(conn: Connection, viewer: Principal, agency_id: str | None = None) -> list[UserSummary]:
     allowed = read_filter(viewer, Action.USER_READ, Columns(owner=users.c.id, agency=users.c.agency_id))
     query = (

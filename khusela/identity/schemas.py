@@ -103,3 +103,6 @@ class UserCreated(Outgoing):
     totp_provisioning_uri: str | None = Field(
         None, description="Shown once: scan into an authenticator app to enrol TOTP."
     )
+    totp_qr_data_uri: str | None = Field(
+        None, description="The same URI as a QR code (an SVG data: URI), for the enrolling phone to scan."
+    )

@@ -13,8 +13,8 @@ from khusela.api.deps import PlatformDep, require
 from khusela.identity.model import Principal, Role
 from khusela.identity.policy import Action
 from khusela.panic import lifecycle, profile, queries
-from khusela.panic.intake import RaisePanicAlert, raise_alert
-from khusela.panic.model import OPEN_STATUSES, AlertStatus, Channel, UnitStatus
+from khusela.panic.intake import FALSE_ALARM_REVIEW, RaisePanicAlert, raise_alert
+from khusela.panic.model import OPEN_STATUSES, AlertStatus, Channel
 from khusela.panic.resident_view import resident_view
 from khusela.panic.schemas import (
     AlertCreate,
@@ -22,12 +22,11 @@ from khusela.panic.schemas import (
     AlertOut,
     CancelIn,
     LocationIn,
+    NoteIn,
     ProfileIn,
     ProfileOut,
     ResidentAlertOut,
-    UnitPublic,
 )
-from khusela.panic.units import list_units
 
 router = APIRouter(prefix="/api/panic", tags=["panic"])
 Resident = Annotated[Principal, Depends(require(Action.PANIC_RAISE))]
@@ -72,9 +71,10 @@ def list_alerts(
     viewer: Reader,
     platform: PlatformDep,
     status_filter: Annotated[str, Query(alias="status", pattern=r"^(open|closed|all|[a-z_]+)$")] = "open",
-    limit: Annotated[int, Query(ge=1, le=1000)] = 500,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 5000,
 ) -> list[AlertOut] | list[ResidentAlertOut]:
-    """Operators: alerts in their jurisdiction, most urgent then oldest first. Residents: their own."""
+    """Operators: alerts in their jurisdiction, most urgent then oldest first. Residents: their own.
+    The default limit is high on purpose: an open alert must never fall off the queue."""
     if status_filter == "open":
         statuses: set[AlertStatus] | None = set(OPEN_STATUSES)
     elif status_filter == "closed":
@@ -96,10 +96,29 @@ def get_alert(alert_id: str, viewer: Reader, platform: PlatformDep) -> AlertDeta
         alert = queries.visible_alert(conn, viewer, alert_id)
         if viewer.roles == {Role.RESIDENT}:
             return resident_view(conn, alert)
+        card = (
+            profile.resident_card(conn, alert["resident_id"], FALSE_ALARM_REVIEW)
+            if alert["resident_id"]
+            else None
+        )
         detail = AlertDetailOut.model_validate(
-            {**alert, "trail": queries.trail(conn, alert_id), "timeline": queries.timeline(conn, alert_id)}
+            {
+                **alert,
+                "trail": queries.trail(conn, alert_id),
+                "timeline": queries.timeline(conn, alert_id),
+                "resident": None if card is None else asdict(card),
+            }
         )
     return detail
+
+
+@router.post(
+    "/alerts/{alert_id}/notes", status_code=status.HTTP_204_NO_CONTENT, summary="Add an operator's note"
+)
+def add_note(alert_id: str, body: NoteIn, operator: Dispatcher, platform: PlatformDep) -> Response:
+    with platform.db.write() as conn:
+        lifecycle.add_note(conn, operator, alert_id, body.text)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/alerts/{alert_id}/acknowledge", response_model=AlertOut, summary="The operator has seen it")
@@ -167,14 +186,3 @@ def put_profile(body: ProfileIn, resident: Resident, platform: PlatformDep) -> P
             contacts=contacts,
         )
     return _profile_out(updated)
-
-
-@router.get("/units", response_model=list[UnitPublic], summary="Units the caller may see")
-def list_unit_positions(
-    principal: Annotated[Principal, Depends(require(Action.UNIT_READ))],
-    platform: PlatformDep,
-    unit_status: Annotated[UnitStatus | None, Query(alias="status")] = None,
-) -> list[UnitPublic]:
-    with platform.db.read() as conn:
-        rows = list_units(conn, principal, unit_status)
-    return [UnitPublic.model_validate(u) for u in rows]

@@ -446,7 +446,13 @@ class AssignmentView:
 
 
 def list_assignments(
-    conn: Connection, viewer: Principal, *, mine: bool, include_closed: bool = False, limit: int = 200
+    conn: Connection,
+    viewer: Principal,
+    *,
+    mine: bool,
+    unit_id: str | None = None,
+    include_closed: bool = False,
+    limit: int = 200,
 ) -> list[AssignmentView]:
     """Assignments the viewer may see, newest first. `mine`: those of units of the viewer's
     own agency (a responder's current jobs); otherwise those of alerts or units in the
@@ -480,6 +486,8 @@ def list_assignments(
             read_filter(viewer, Action.UNIT_READ, UNIT_COLUMNS)
             | read_filter(viewer, Action.PANIC_READ, ALERT_COLUMNS)
         )
+    if unit_id is not None:
+        query = query.where(assignments.c.unit_id == unit_id)
     if not include_closed:
         query = query.where(assignments.c.status.in_(_open_values()))
     return [

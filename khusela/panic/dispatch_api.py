@@ -238,10 +238,11 @@ async def assignment_board(
     principal: UnitReader,
     platform: PlatformDep,
     mine: Annotated[bool, Query(description="Only assignments of my agency's units.")] = False,
+    unit_id: Annotated[str | None, Query(max_length=36, description="Only this unit's.")] = None,
 ) -> list[AssignmentBoardItem]:
     def read() -> list[AssignmentView]:
         with platform.db.read() as conn:
-            return dispatch.list_assignments(conn, principal, mine=mine)
+            return dispatch.list_assignments(conn, principal, mine=mine, unit_id=unit_id)
 
     return [_board_item(view) for view in await run_in_threadpool(read)]
 
@@ -310,6 +311,32 @@ async def kpi_figures(
 ) -> KpiPublic:
     report = await run_in_threadpool(_report, platform, principal, since, until, group_by)
     return KpiPublic.model_validate(report)
+
+
+class HourPublic(Outgoing):
+    hour: datetime
+    alerts: int
+
+
+class HourlyPublic(Outgoing):
+    since: datetime
+    until: datetime
+    hours: list[HourPublic]
+
+
+@router.get("/kpis/hourly", response_model=HourlyPublic, summary="Alerts raised per hour")
+async def kpi_hourly(
+    principal: KpiReader, platform: PlatformDep, since: Since = None, until: Until = None
+) -> HourlyPublic:
+    end = as_utc(until) if until else SystemClock().now()
+    start = as_utc(since) if since else end - timedelta(days=7)
+
+    def read() -> list[tuple[datetime, int]]:
+        with platform.db.read() as conn:
+            return kpis.alerts_per_hour(conn, principal, since=start, until=end)
+
+    hours = await run_in_threadpool(read)
+    return HourlyPublic(since=start, until=end, hours=[HourPublic(hour=h, alerts=n) for h, n in hours])
 
 
 @router.get(

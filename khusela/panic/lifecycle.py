@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, insert, select
 
+from khusela.audit import log as audit
 from khusela.core.clock import Clock, SystemClock
 from khusela.core.errors import Conflict, Forbidden, InvalidInput
 from khusela.core.gazetteer import Gazetteer
@@ -44,6 +45,21 @@ def acknowledge(
         at=now,
         subject=ALERT_CHANGED,
     )
+
+
+def add_note(
+    conn: Connection, operator: Principal, alert_id: str, text: str, clock: Clock | None = None
+) -> None:
+    """An operator's note on the alert's timeline (what was said on the phone, who was
+    called). Notes never change the alert, so they need no version bump and no event."""
+    now = (clock or SystemClock()).now()
+    visible_alert(conn, operator, alert_id, Action.PANIC_DISPATCH)
+    cleaned = text.strip()
+    if not cleaned:
+        raise InvalidInput("the note is empty")
+    records.note(conn, alert_id, operator.username, "note", now, text=cleaned)
+    # The audit trail says a note was written, not what it says (it may hold personal data).
+    audit.record(conn, operator.username, "panic.note", "alert", alert_id, {"chars": len(cleaned)})
 
 
 def add_location(

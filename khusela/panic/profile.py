@@ -10,7 +10,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 
 from khusela.audit import log as audit
 from khusela.core.errors import InvalidInput
-from khusela.identity import passwords
+from khusela.identity import directory, passwords
 from khusela.identity.directory import normalise_phone
 from khusela.identity.model import Principal
 from khusela.panic.tables import panic_profiles, trusted_contacts
@@ -30,6 +30,31 @@ class PanicProfile:
     has_duress_pin: bool
     vulnerable: bool
     trusted_contacts: list[TrustedContact]
+
+
+@dataclass(frozen=True, slots=True)
+class ResidentCard:
+    """What an operator working an alert may see of the resident who raised it."""
+
+    display_name: str
+    phone: str | None
+    vulnerable: bool
+    false_alarms: int
+    flagged_for_review: bool
+
+
+def resident_card(conn: Connection, resident_id: str, review_after: int) -> ResidentCard | None:
+    """The card for an alert's detail; the caller has already checked the alert is visible."""
+    contact = directory.contact_of(conn, resident_id)
+    if contact is None:
+        return None
+    row = conn.execute(
+        select(panic_profiles.c.vulnerable, panic_profiles.c.false_alarms).where(
+            panic_profiles.c.user_id == resident_id
+        )
+    ).first()
+    vulnerable, false_alarms = (bool(row.vulnerable), int(row.false_alarms)) if row else (False, 0)
+    return ResidentCard(contact[0], contact[1], vulnerable, false_alarms, false_alarms >= review_after)
 
 
 def get_profile(conn: Connection, resident: Principal) -> PanicProfile:

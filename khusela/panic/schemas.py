@@ -81,9 +81,20 @@ class AlertOut(Outgoing):
     version: int
 
 
+class ResidentCard(Outgoing):
+    """What the operator may see of the resident who raised an alert."""
+
+    display_name: str
+    phone: str | None
+    vulnerable: bool
+    false_alarms: int
+    flagged_for_review: bool
+
+
 class AlertDetailOut(AlertOut):
     note: str | None
     resident_id: str | None
+    resident: ResidentCard | None = None
     trail: list[dict[str, Any]]
     timeline: list[dict[str, Any]]
 
@@ -116,3 +127,25 @@ class UnitPublic(Outgoing):
     lat: float | None
     lon: float | None
     municipality: str | None
+    location_at: datetime | None = Field(None, description="When the position was reported (null: never).")
+
+
+class UnitCreate(Incoming):
+    agency_id: str = Field(min_length=1, max_length=36)
+    callsign: str = Field(min_length=2, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._/-]*$")
+    kind: UnitKind
+    lat: float = Field(ge=-90, le=90, description="Where the unit is based.")
+    lon: float = Field(ge=-180, le=180)
+
+
+class CrewIn(Incoming):
+    unit_id: str = Field(min_length=1, max_length=36)
+
+
+class CrewOut(Outgoing):
+    unit: UnitPublic | None = Field(description="The unit the caller crews this shift, or null.")
+    signed_on_at: datetime | None
+
+
+class NoteIn(Incoming):
+    text: str = Field(min_length=1, max_length=1000)

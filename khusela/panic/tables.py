@@ -40,6 +40,15 @@ units = Table(
     Index("ix_units_cell", "cell"),
 )
 
+unit_crews = Table(
+    "unit_crews",
+    metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("unit_id", ForeignKey("units.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("signed_on_at", UTCDateTime, nullable=False),
+)
+"""Who crews which unit this shift: a responder signs on to one unit at a time."""
+
 alerts = Table(
     "alerts",
     metadata,

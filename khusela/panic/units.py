@@ -35,6 +35,7 @@ class Unit:
     lat: float | None
     lon: float | None
     municipality: str | None
+    location_at: datetime | None = None
 
 
 def register_unit(
@@ -74,12 +75,16 @@ def register_unit(
     return unit
 
 
-def list_units(conn: Connection, viewer: Principal, status: UnitStatus | None = None) -> list[Unit]:
+def list_units(
+    conn: Connection, viewer: Principal, status: UnitStatus | None = None, *, unit_id: str | None = None
+) -> list[Unit]:
     query = (
         select(units).where(read_filter(viewer, Action.UNIT_READ, UNIT_COLUMNS)).order_by(units.c.callsign)
     )
     if status is not None:
         query = query.where(units.c.status == status.value)
+    if unit_id is not None:
+        query = query.where(units.c.id == unit_id)
     return [
         Unit(
             r.id,
@@ -90,6 +95,7 @@ def list_units(conn: Connection, viewer: Principal, status: UnitStatus | None = 
             r.lat,
             r.lon,
             r.municipality,
+            r.location_at,
         )
         for r in conn.execute(query)
     ]

@@ -60,7 +60,10 @@ def test_console_is_served_without_external_assets(client: TestClient) -> None:
     assert "Sign in" in page.text
     assert "http://" not in page.text
     assert "https://" not in page.text
-    assert client.get("/static/console.js").status_code == 200
+    for asset in ("/static/build/console.js", "/static/build/console.css", "/static/build/responder.js"):
+        assert client.get(asset).status_code == 200, f"{asset} missing: run scripts/build-console"
+    bundle = client.get("/static/build/console.css").text
+    assert "url(http" not in bundle, "the stylesheet loads nothing from another host"
 
 
 def test_logs_hold_no_secrets_or_personal_data(
