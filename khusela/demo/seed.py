@@ -7,18 +7,20 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, insert, select
 
 from khusela.core.gazetteer import BundledGazetteer
+from khusela.core.ids import new_id
 from khusela.demo.geodata import Province, gauteng
 from khusela.identity import directory
 from khusela.identity.model import SYSTEM, AgencyType, Clearance, Jurisdiction, Role
 from khusela.identity.tables import agencies, users
 from khusela.panic.intake import RaisePanicAlert, raise_alert
-from khusela.panic.model import AlertType, Channel, UnitKind
+from khusela.panic.model import AlertStatus, AlertType, Channel, UnitKind
 from khusela.panic.profile import TrustedContact, set_profile
+from khusela.panic.tables import alerts
 from khusela.panic.units import register_unit
 
 COMMAND_CENTRE = "Gauteng Provincial Command Centre"
@@ -121,6 +123,7 @@ def seed(conn: Connection, province: Province | None = None) -> None:
         display_name="Demo resident",
     )
     _seed_units(conn, gp, ids)
+    _seed_history(conn, gp, ids)
     _seed_residents_and_alerts(conn)
 
 
@@ -164,6 +167,66 @@ def _seed_residents_and_alerts(conn: Connection) -> None:
             ),
             gazetteer,
         )
+
+
+HISTORY_DAYS, HISTORY_ALERTS = 7, 420
+_HISTORY_TYPES = (
+    (AlertType.CRIME,) * 5 + (AlertType.MEDICAL,) * 3 + (AlertType.GBV, AlertType.ACCIDENT, AlertType.FIRE)
+)
+
+
+def _seed_history(conn: Connection, gp: Province, ids: dict[str, str]) -> None:
+    """A week of closed alerts, so the KPI charts have something to show. Synthetic and
+    written directly (no events, no notices): these alerts never happened."""
+    rng = random.Random(7)  # noqa: S311 - demo history, not security
+    now = datetime.now(UTC)
+    gazetteer = BundledGazetteer()
+    rows = []
+    for _ in range(HISTORY_ALERTS):
+        station = rng.choice(gp.stations)
+        lat, lon = station.lat + rng.uniform(-0.02, 0.02), station.lon + rng.uniform(-0.02, 0.02)
+        place = gazetteer.locate(lat, lon)
+        # busier in the evening: draw the hour from a skewed distribution
+        created = now - timedelta(days=rng.uniform(0.05, HISTORY_DAYS))
+        created = created.replace(hour=min(23, max(0, int(rng.gauss(19, 4)))))
+        if created > now - timedelta(hours=1):
+            created -= timedelta(days=1)
+        acknowledged = created + timedelta(seconds=rng.lognormvariate(2.3, 0.6))
+        dispatched = acknowledged + timedelta(seconds=rng.lognormvariate(4.0, 0.6))
+        on_scene = dispatched + timedelta(seconds=rng.lognormvariate(6.4, 0.5))
+        closed = on_scene + timedelta(minutes=rng.uniform(10, 60))
+        rows.append(
+            {
+                "id": new_id(),
+                "channel": rng.choice((Channel.APP, Channel.APP, Channel.USSD, Channel.SMS)).value,
+                "type": rng.choice(_HISTORY_TYPES).value,
+                "status": AlertStatus.RESOLVED.value,
+                "priority": rng.choice((1, 2, 2, 3, 3, 4)),
+                "silent": False,
+                "duress": False,
+                "presses": 1,
+                "location_unknown": False,
+                "outside_coverage": not place.covered,
+                "lat": lat,
+                "lon": lon,
+                "accuracy_m": rng.uniform(5, 40),
+                "location_source": "gps",
+                "location_at": created,
+                "province": place.province,
+                "municipality": place.municipality,
+                "cell": place.cell,
+                "outcome": rng.choice(("attended",) * 6 + ("false_alarm", "no_contact")),
+                "created_at": created,
+                "acknowledged_at": acknowledged,
+                "dispatched_at": dispatched,
+                "on_scene_at": on_scene,
+                "closed_at": closed,
+                "updated_at": closed,
+                "assigned_agency_id": ids[f"SAPS {station.name}"],
+                "version": 5,
+            }
+        )
+    conn.execute(insert(alerts), rows)
 
 
 def _user_id(conn: Connection, username: str) -> str:
