@@ -2,26 +2,54 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
+from types import FrameType
 
 import uvicorn
 from rich.console import Console
 from rich.table import Table
 
 from khusela.api.app import create_app
-from khusela.bootstrap import bootstrap, build_database
+from khusela.api.feed import feed_hub
+from khusela.bootstrap import Platform, bootstrap, build_database
 from khusela.core.logging import configure_logging
 from khusela.core.settings import Environment, Settings, load_settings
 from khusela.store.migrate import upgrade
+
+
+class _Server(uvicorn.Server):
+    """Uvicorn waits for open responses before it shuts the app down, and a live-feed stream
+    never ends by itself: on the shutdown signal, end every stream with `feed.reset` (the
+    consoles reconnect to another node) so that shutdown takes milliseconds, not the timeout."""
+
+    def __init__(self, config: uvicorn.Config, platform: Platform) -> None:
+        super().__init__(config)
+        self.platform = platform
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        hub = feed_hub(self.platform)
+        if hub is not None:
+            with contextlib.suppress(RuntimeError):  # no running loop yet: nothing to close
+                asyncio.get_running_loop().call_soon(hub.close_streams)
+        super().handle_exit(sig, frame)
 
 
 def run(settings: Settings, host: str, port: int) -> None:
     configure_logging(settings.log_level)
     db = build_database(settings)
     upgrade(db)
-    app = create_app(bootstrap(settings, db=db))
-    # Open live-feed streams would otherwise hold up shutdown until every console leaves.
-    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, timeout_graceful_shutdown=5)
+    platform = bootstrap(settings, db=db)
+    config = uvicorn.Config(
+        create_app(platform),
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=5,  # a stuck response must not hold shutdown for ever
+    )
+    _Server(config, platform).run()
 
 
 def run_demo(host: str, port: int) -> None:

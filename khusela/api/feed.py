@@ -237,6 +237,11 @@ class FeedHub:
         for subscription in self._subscriptions.values():
             await subscription.stop()
         self._subscriptions.clear()
+        self.close_streams()
+
+    def close_streams(self) -> None:
+        """End every open stream with `feed.reset`: called when the server starts to shut
+        down, since the server waits for open streams before it stops the platform."""
         for client in list(self._clients):
             client.reset("the server is restarting; reconnect and reload", cause="shutdown")
 
