@@ -87,7 +87,8 @@ def list_alerts(
         rows = queries.list_alerts(conn, viewer, statuses, limit)
         if viewer.roles == {Role.RESIDENT}:
             return [resident_view(conn, r) for r in rows]
-    return [AlertOut.model_validate(r) for r in rows]
+        escalated = queries.escalations_of(conn, [r["id"] for r in rows])
+    return [AlertOut.model_validate({**r, "escalations": escalated.get(r["id"], [])}) for r in rows]
 
 
 @router.get("/alerts/{alert_id}", response_model=AlertDetailOut | ResidentAlertOut, summary="One alert")
@@ -96,6 +97,7 @@ def get_alert(alert_id: str, viewer: Reader, platform: PlatformDep) -> AlertDeta
         alert = queries.visible_alert(conn, viewer, alert_id)
         if viewer.roles == {Role.RESIDENT}:
             return resident_view(conn, alert)
+        escalated = queries.escalations_of(conn, [alert_id]).get(alert_id, [])
         card = (
             profile.resident_card(conn, alert["resident_id"], FALSE_ALARM_REVIEW)
             if alert["resident_id"]
@@ -107,6 +109,7 @@ def get_alert(alert_id: str, viewer: Reader, platform: PlatformDep) -> AlertDeta
                 "trail": queries.trail(conn, alert_id),
                 "timeline": queries.timeline(conn, alert_id),
                 "resident": None if card is None else asdict(card),
+                "escalations": escalated,
             }
         )
     return detail

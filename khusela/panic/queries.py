@@ -8,7 +8,7 @@ responder those assigned to their agency, and a resident their own.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -52,6 +52,26 @@ def list_alerts(
         query = query.where(alerts.c.status.in_([s.value for s in statuses]))
     query = query.order_by(alerts.c.priority, alerts.c.created_at).limit(limit)
     return [dict(r._mapping) for r in conn.execute(query)]
+
+
+ESCALATION_KINDS = {"escalated_unacknowledged": "unacknowledged", "escalated_not_on_scene": "not_on_scene"}
+"""Timeline kinds that record an escalation (see `escalation.EscalationKind.timeline_kind`)."""
+
+
+def escalations_of(conn: Connection, alert_ids: Sequence[str]) -> dict[str, list[str]]:
+    """Which escalations each alert has had, so that a console reloading its queue shows
+    them as it would have shown the live `panic.escalated` events."""
+    found: dict[str, list[str]] = {}
+    for start in range(0, len(alert_ids), 5000):  # within SQLite's bound-parameter limit
+        rows = conn.execute(
+            select(alert_timeline.c.alert_id, alert_timeline.c.kind).where(
+                alert_timeline.c.alert_id.in_(alert_ids[start : start + 5000]),
+                alert_timeline.c.kind.in_(ESCALATION_KINDS),
+            )
+        )
+        for alert_id, kind in rows:
+            found.setdefault(alert_id, []).append(ESCALATION_KINDS[kind])
+    return found
 
 
 def visible_alert(

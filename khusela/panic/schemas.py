@@ -79,6 +79,9 @@ class AlertOut(Outgoing):
     outcome: str | None
     assigned_agency_id: str | None
     version: int
+    escalations: list[str] = Field(
+        default_factory=list, description="Escalations so far: unacknowledged, not_on_scene."
+    )
 
 
 class ResidentCard(Outgoing):

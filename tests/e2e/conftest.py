@@ -8,13 +8,15 @@ No browser is ever downloaded: the system's /usr/bin/chromium is used, or the te
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
 from khusela.bootstrap import Platform
+from tests.e2e.resident import Phone, phone_in_hillbrow
 from tests.live_server import live_server
 from tests.services import unavailable
 
@@ -58,3 +60,19 @@ def server(platform: Platform) -> Iterator[str]:
 def shots() -> Path:
     """Where a test saves its screenshots."""
     return artifacts_dir()
+
+
+@pytest.fixture
+def phone(browser: Browser, server: str) -> Iterator[Phone]:
+    """A resident's phone in Hillbrow (see tests/e2e/resident.py)."""
+    made = phone_in_hillbrow(browser, server)
+    yield made
+    made.context.close()
+
+
+def wait_for(check: Callable[[], bool], what: str, seconds: float = 10) -> None:
+    """Poll `check` (a database or API condition) until it holds, or fail saying `what`."""
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.1)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,7 +25,7 @@ from khusela.panic.model import UnitKind
 from khusela.panic.tables import alert_locations, alert_presses, alerts, assignments
 from khusela.panic.units import register_unit
 from tests.conftest import People
-from tests.e2e.conftest import WAIT_MS, artifacts_dir
+from tests.e2e.conftest import WAIT_MS, artifacts_dir, wait_for
 from tests.e2e.resident import PHONE, PHONE_SIZE, Phone, phone_in_hillbrow, sign_in
 from tests.panic_support import HILLBROW
 
@@ -38,20 +37,6 @@ SHOTS = artifacts_dir()
 @pytest.fixture
 def resident(platform: Platform) -> str:
     return People(platform.db).user("nomsa", Role.RESIDENT, phone=PHONE).principal.user_id
-
-
-@pytest.fixture
-def phone(browser: Browser, server: str) -> Iterator[Phone]:
-    made = phone_in_hillbrow(browser, server)
-    yield made
-    made.context.close()
-
-
-def _wait_for(check: Callable[[], bool], what: str, seconds: float = 10) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.1)
 
 
 def _alerts(platform: Platform) -> list[dict[str, Any]]:
@@ -164,7 +149,7 @@ def test_offline_press_is_queued_and_arrives_once_when_the_network_returns(
         return page.evaluate("JSON.parse(localStorage.getItem('khusela.panic.pending'))")
 
     assert saved()["type"] == "crime", "a press with no choice is a crime alert"
-    _wait_for(lambda: saved()["fix"] is not None, "the fix was not kept with the queued alert")
+    wait_for(lambda: saved()["fix"] is not None, "the fix was not kept with the queued alert")
     assert saved()["fix"]["lat"] == pytest.approx(HILLBROW[0])
     time.sleep(2.5)  # a few retries fail meanwhile
     assert _count(platform, alerts) == 0
@@ -190,12 +175,12 @@ def test_a_slow_fix_does_not_hold_the_alert_and_follows_as_an_update(
         sign_in(page, platform)
         page.get_by_role("button", name=re.compile("PANIC")).click()
         pressed = time.monotonic()
-        _wait_for(lambda: _count(platform, alerts) == 1, "the alert did not go without its fix")
+        wait_for(lambda: _count(platform, alerts) == 1, "the alert did not go without its fix")
         assert time.monotonic() - pressed < 4.5, "the press waited for the fix"
         [alert] = _alerts(platform)
         assert alert["location_unknown"] is True
         expect(page.locator("#status")).to_contain_text("Help is being arranged", timeout=WAIT_MS)
-        _wait_for(lambda: _count(platform, alert_locations) >= 1, "the late fix was not sent")
+        wait_for(lambda: _count(platform, alert_locations) >= 1, "the late fix was not sent")
         [alert] = _alerts(platform)
         assert alert["location_unknown"] is False
         assert alert["lat"] == pytest.approx(HILLBROW[0], abs=1e-4)
@@ -246,7 +231,7 @@ def test_the_page_starts_offline_from_its_service_worker(
     page = phone.context.new_page()
     sign_in(page, platform)
     page.evaluate("navigator.serviceWorker.ready.then(() => true)")
-    _wait_for(
+    wait_for(
         lambda: bool(page.evaluate("navigator.serviceWorker.controller !== null")),
         "the service worker never took control of the page",
     )
@@ -281,4 +266,4 @@ def test_a_duress_pin_looks_like_a_cancel_but_the_fixes_keep_coming(
     [alert] = _alerts(platform)
     assert alert["duress"] is True
     assert alert["status"] == "new", "the alert is still open for the command centre"
-    _wait_for(lambda: _count(platform, alert_locations) > fixes, "no fix followed the duress PIN")
+    wait_for(lambda: _count(platform, alert_locations) > fixes, "no fix followed the duress PIN")

@@ -11,13 +11,13 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Locator, Page, expect
+from playwright.sync_api import Locator, Page, expect
 from sqlalchemy import select
 
 from khusela.bootstrap import Platform
@@ -28,8 +28,8 @@ from khusela.panic.model import UnitKind
 from khusela.panic.tables import units
 from khusela.panic.units import register_unit
 from tests.conftest import People, Person
-from tests.e2e.conftest import WAIT_MS
-from tests.e2e.resident import PHONE, Phone, code_texted, phone_in_hillbrow
+from tests.e2e.conftest import WAIT_MS, wait_for
+from tests.e2e.resident import PHONE, Phone, code_texted
 from tests.panic_support import HILLBROW
 
 pytestmark = pytest.mark.slow
@@ -86,20 +86,6 @@ def crew(platform: Platform, server: str) -> Iterator[Crew]:
         )
     with httpx.Client(base_url=server, timeout=10) as http:
         yield Crew(platform, http, responder, _headers(http, operator), unit_id)
-
-
-@pytest.fixture
-def phone(browser: Browser, server: str) -> Iterator[Phone]:
-    made = phone_in_hillbrow(browser, server)
-    yield made
-    made.context.close()
-
-
-def _wait_for(check: Callable[[], bool], what: str, seconds: float = 10) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.1)
 
 
 def _sign_on(page: Page, person: Person, callsign: str) -> None:
@@ -222,13 +208,13 @@ def _near(a: tuple[float, float], b: tuple[float, float]) -> bool:
 def test_the_phone_reports_the_units_position_at_most_every_ten_seconds(crew: Crew, phone: Phone) -> None:
     page = phone.context.new_page()
     _sign_on(page, crew.responder, "HB-1")
-    _wait_for(lambda: _near(_position(crew.platform, crew.unit_id), HILLBROW), "the first fix was not sent")
+    wait_for(lambda: _near(_position(crew.platform, crew.unit_id), HILLBROW), "the first fix was not sent")
     first = time.monotonic()
     expect(page.get_by_text(re.compile(r"Location sent \d\d:\d\d:\d\d"))).to_be_visible()
 
     moved = (-26.2041, 28.0473)
     phone.context.set_geolocation({"latitude": moved[0], "longitude": moved[1], "accuracy": 8})
-    _wait_for(
+    wait_for(
         lambda: _near(_position(crew.platform, crew.unit_id), moved),
         "the new position was not sent",
         seconds=15,

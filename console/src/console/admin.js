@@ -2,6 +2,7 @@
 // whose permissions allow it (agency.manage, user.manage, unit.manage). A new staff
 // user's authenticator QR code is shown once, right after creation, and never again.
 import "./kpis-admin.css";
+import { h } from "../shared/dom.js";
 
 const AGENCY_TYPES = [
   ["saps_station", "SAPS station"],
@@ -37,18 +38,6 @@ const UNIT_KINDS = [
   ["foot_patrol", "Foot patrol"],
 ];
 
-function h(tag, props = {}, ...children) {
-  const el = document.createElement(tag);
-  for (const [key, value] of Object.entries(props)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (key === "class") el.className = value;
-    else if (key === "text") el.textContent = value;
-    else if (key.startsWith("on")) el.addEventListener(key.slice(2), value);
-    else el.setAttribute(key, value === true ? "" : String(value));
-  }
-  el.append(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
-  return el;
-}
 
 const labelOf = (pairs, value) => pairs.find(([v]) => v === value)?.[1] || value;
 const nice = (value) => (value ? String(value).replaceAll("_", " ") : "—");

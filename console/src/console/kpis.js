@@ -4,6 +4,7 @@
 // table carries the same figures as the charts, for screen readers and for exact values.
 import { Chart, registerables } from "chart.js";
 import "./kpis-admin.css";
+import { h } from "../shared/dom.js";
 
 Chart.register(...registerables);
 
@@ -26,18 +27,6 @@ const HOUR_MS = 3_600_000;
 const AXIS_LABELS = { 1: "1 s", 10: "10 s", 60: "1 min", 600: "10 min", 3600: "1 h", 36000: "10 h" };
 const MAJOR_TICKS = Object.keys(AXIS_LABELS).map(Number);
 
-function h(tag, props = {}, ...children) {
-  const el = document.createElement(tag);
-  for (const [key, value] of Object.entries(props)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (key === "class") el.className = value;
-    else if (key === "text") el.textContent = value;
-    else if (key.startsWith("on")) el.addEventListener(key.slice(2), value);
-    else el.setAttribute(key, value === true ? "" : String(value));
-  }
-  el.append(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
-  return el;
-}
 
 const pad = (n) => String(n).padStart(2, "0");
 const localDate = (d) => `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;

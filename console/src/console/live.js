@@ -10,7 +10,7 @@ import { beep } from "./sound.js";
 import { DEFAULT_TARGETS, LiveState, OPEN_STATUSES, TYPE_LABELS } from "./state.js";
 
 const DEFAULT_MAP = { tile_url: null, tile_attribution: null, center: [-26.1, 28.05], zoom: 10, max_zoom: 18 };
-const PAGE = 1000; // the most alerts GET /api/panic/alerts returns at once
+const PAGE = 10000; // the most alerts GET /api/panic/alerts returns at once
 const APPLIED_KEPT = 5000;
 const MAX_BUFFERED = 20_000; // events held while the lists load (the oldest are covered by the lists)
 const NEW_HIGHLIGHT_MS = 10_000;

@@ -132,7 +132,9 @@ export class LiveState {
       return true;
     }
     if (row.version < held.version) return false;
-    const keep = { escalated: held.escalated, isNewUntil: held.isNewUntil };
+    const fresh = withDerived(row);
+    const keep = { escalated: { ...(fresh.escalated || {}), ...(held.escalated || {}) }, isNewUntil: held.isNewUntil };
+    if (!Object.keys(keep.escalated).length) delete keep.escalated;
     if (!OPEN_STATUSES.has(row.status)) {
       this.alerts.delete(row.id);
       this.gone.set(row.id, row.version);
@@ -141,7 +143,7 @@ export class LiveState {
       return true;
     }
     for (const key of Object.keys(held)) delete held[key];
-    Object.assign(held, withDerived(row), keep);
+    Object.assign(held, fresh, keep);
     delete held.partial;
     this.orderDirty = true;
     this.changedAlerts.add(row.id);
@@ -213,6 +215,11 @@ export function escalationKind(kind) {
 }
 
 function withDerived(row) {
+  // Escalations recorded before this load (a reloaded console must still show them).
+  for (const kind of row.escalations || []) {
+    row.escalated = row.escalated || {};
+    row.escalated[escalationKind(kind)] = row.escalated[escalationKind(kind)] || {};
+  }
   row.createdMs = epochMs(row.created_at);
   if (Number.isNaN(row.createdMs)) row.createdMs = Date.now();
   return row;

@@ -2,7 +2,7 @@
 // phone's navigation), the ETA, and the status buttons. Only the next step of the state
 // machine (khusela/panic/dispatch.py) is enabled: assigned → acknowledged → en route →
 // on scene → resolved, the last one with an outcome.
-import { h } from "./dom.js";
+import { h } from "../shared/dom.js";
 import { ALERT_TYPES, OUTCOMES, coordinates, hhmm, minutes, timeOf, words } from "./format.js";
 
 export const STEPS = [

@@ -6,7 +6,7 @@ import "./responder.css";
 import { Api } from "../shared/api.js";
 import { Feed } from "../shared/feed.js";
 import { assignmentCard } from "./assignment.js";
-import { h } from "./dom.js";
+import { h } from "../shared/dom.js";
 import { ALERT_TYPES, UNIT_KINDS, coordinates, hhmm, timeOf, words } from "./format.js";
 import { LocationReporter } from "./location.js";
 

@@ -1,4 +1,4 @@
-// Building the responder's DOM safely: elements from createElement, text from textContent,
+// Building DOM safely in every page: elements from createElement, text from textContent,
 // never innerHTML (server data is shown as text, and the CSP forbids inline styles).
 
 /** `h("button", {class: "big", onclick: fn, text: "Go"}, child, …)`. */
