@@ -377,9 +377,9 @@ def analyse(cfg: Config, raw: dict[str, Any]) -> tuple[dict[str, Any], list[Targ
             False,
         ),
         Target(
-            "every event applied",
-            "events applied / events caused",
-            len(every) / max(expected, 1),
+            "every caused event applied",
+            "alert/unit events applied / API calls that caused one (escalations come on top)",
+            applied_caused / max(expected, 1),
             1.0,
             "ratio",
             True,
