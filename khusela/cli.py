@@ -5,22 +5,18 @@ Errors are one line on stderr and a non-zero exit, never a traceback.
 
 from __future__ import annotations
 
-import functools
 import sys
-from collections.abc import Callable
-from typing import Annotated, ParamSpec, TypeVar
+from typing import Annotated
 
 import typer
-from pydantic import ValidationError
-from rich.console import Console
 from rich.table import Table
-from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from khusela.core.errors import KhuselaError
-from khusela.core.settings import Environment, Settings, load_settings
+from khusela import cli_support
+from khusela.cctv.cli import app as cctv_app
+from khusela.core.settings import Environment
+from khusela.evidence.cli import app as evidence_app
 from khusela.identity import directory, totp
 from khusela.identity.model import SYSTEM, AgencyType, Clearance, Jurisdiction, Role
-from khusela.store.database import Database
 
 app = typer.Typer(
     help="Khusela public-safety operations platform.", no_args_is_help=True, add_completion=False
@@ -33,41 +29,11 @@ app.add_typer(db_app, name="db")
 app.add_typer(agencies_app, name="agencies")
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
+app.add_typer(cctv_app, name="cctv")
+app.add_typer(evidence_app, name="evidence")
 
-out = Console()
-err = Console(stderr=True)
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def friendly(func: Callable[P, R]) -> Callable[P, R]:
-    """Turn expected failures into one line on stderr and exit code 1."""
-
-    @functools.wraps(func)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return func(*args, **kwargs)
-        except KhuselaError as exc:
-            message = exc.detail
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            message = f"invalid setting {'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
-        except (OperationalError, ProgrammingError) as exc:
-            message = f"database error: {str(exc.orig).splitlines()[0] if exc.orig else exc}"
-        except ValueError as exc:
-            message = str(exc)
-        err.print(f"[red]error:[/red] {message}", highlight=False)
-        raise typer.Exit(1)
-
-    return wrapper
-
-
-def _settings() -> Settings:
-    return load_settings()
-
-
-def _database(settings: Settings) -> Database:
-    return Database(settings.resolved_database_url)
+_settings, _database = cli_support.settings, cli_support.database
+out, err, friendly = cli_support.out, cli_support.err, cli_support.friendly
 
 
 @app.command()

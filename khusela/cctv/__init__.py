@@ -1,0 +1,2 @@
+"""CCTV: camera registry and health, per-camera analytics (motion gate, detectors,
+tracker, plate recognition), recording and live view."""
