@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -13,6 +14,8 @@ from khusela.api.feed import router as feed_router
 from khusela.api.middleware import BodyLimit, RateLimit, RequestContext
 from khusela.audit.api import router as audit_router
 from khusela.bootstrap import Platform
+from khusela.cctv import api as cctv_api
+from khusela.evidence import api as evidence_api
 from khusela.identity.api import router as identity_router
 from khusela.panic.api import router as panic_router
 from khusela.panic.channels_api import router as panic_channels_router
@@ -55,6 +58,8 @@ def create_app(platform: Platform) -> FastAPI:
         panic_channels_router,
         panic_exchange_router,
         panic_partners_router,
+        cctv_api.router,
+        evidence_api.router,
         feed_router,
         console_router,
         web_router,
@@ -64,7 +69,14 @@ def create_app(platform: Platform) -> FastAPI:
     app.mount("/static", static_files(), name="static")
     # The last added runs first: RequestContext wraps RateLimit, which wraps BodyLimit, so that
     # every response, even a 413 or 429, carries a request id and is counted.
-    app.add_middleware(BodyLimit, max_bytes=platform.settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=platform.settings.max_body_bytes,
+        larger={
+            re.escape(cctv_api.IMPORT_PATH): cctv_api.MAX_CSV_BYTES,
+            evidence_api.UPLOAD_PATH: evidence_api.MAX_UPLOAD_BYTES,
+        },
+    )
     app.add_middleware(
         RateLimit,
         limiter=platform.rate_limiter,

@@ -39,7 +39,10 @@ class Action(StrEnum):
     UNIT_MANAGE = "unit.manage"
     KPI_READ = "kpi.read"
     CCTV_READ = "cctv.read"
+    CCTV_MANAGE = "cctv.manage"
     EVIDENCE_READ = "evidence.read"
+    EVIDENCE_WRITE = "evidence.write"
+    EVIDENCE_EXPORT = "evidence.export"
     CYBER_READ = "cyber.read"
     CYBER_RESPOND = "cyber.respond"
     INTEL_READ = "intel.read"
@@ -72,6 +75,8 @@ GRANTS: dict[Role, dict[Action, Scope]] = {
         A.KPI_READ: S.JURISDICTION,
         A.CCTV_READ: S.JURISDICTION,
         A.EVIDENCE_READ: S.AGENCY,
+        A.EVIDENCE_WRITE: S.AGENCY,
+        A.EVIDENCE_EXPORT: S.AGENCY,
         A.RISK_READ: S.JURISDICTION,
         A.COMMUNITY_READ: S.JURISDICTION,
     },
@@ -106,6 +111,7 @@ GRANTS: dict[Role, dict[Action, Scope]] = {
         A.ME_READ: S.OWN,
         A.AGENCY_READ: S.ALL,
         A.AUDIT_READ: S.ALL,
+        A.EVIDENCE_READ: S.ALL,
         A.KPI_READ: S.ALL,
         A.PARTNERS_READ: S.ALL,
         A.RISK_READ: S.ALL,
@@ -118,6 +124,8 @@ GRANTS: dict[Role, dict[Action, Scope]] = {
         A.USER_MANAGE: S.ALL,
         A.UNIT_READ: S.ALL,
         A.UNIT_MANAGE: S.ALL,
+        A.CCTV_READ: S.ALL,
+        A.CCTV_MANAGE: S.ALL,
         A.AUDIT_READ: S.ALL,
     },
 }
