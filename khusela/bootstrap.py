@@ -107,6 +107,9 @@ def bootstrap(settings: Settings, *, db: Database | None = None, bus: EventBus |
     from khusela.panic.services import panic_background
 
     platform.background.extend(panic_background(platform))
+    from khusela.cctv import hits  # watchlisted plates open alerts in the panic queue
+
+    platform.background.extend(hits.services(platform))
     if settings.environment is Environment.DEMO:
         from khusela.demo.fleet import DemoFleet
 

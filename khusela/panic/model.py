@@ -21,6 +21,8 @@ class Channel(StrEnum):
     USSD = "ussd"
     SMS = "sms"
     DEVICE = "device"
+    CCTV = "cctv"
+    """Raised by the system itself: a watchlisted plate seen by a camera."""
 
 
 class LocationSource(StrEnum):
