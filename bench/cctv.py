@@ -59,7 +59,7 @@ async def _hit_to_queue(n: int) -> list[float]:
                 conn, SYSTEM, "City", AgencyType.MUNICIPALITY, Jurisdiction(municipalities=frozenset({"JHB"}))
             )
             admin = directory.create_user(
-                conn, SYSTEM, username="bench-admin", roles=[Role.ADMIN], password=PASSWORD
+                conn, SYSTEM, username="bench-admin", roles=[Role.ADMIN], password=PASSWORD, agency_id=city.id
             )
         with db.read() as conn:
             actor = directory.load_principal(conn, admin.user.user_id)
