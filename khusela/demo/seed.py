@@ -123,6 +123,7 @@ def seed(conn: Connection, province: Province | None = None) -> None:
         display_name="Demo resident",
     )
     _seed_units(conn, gp, ids)
+    _seed_cameras(conn, gp, ids)
     _seed_history(conn, gp, ids)
     _seed_residents_and_alerts(conn)
 
@@ -227,6 +228,40 @@ def _seed_history(conn: Connection, gp: Province, ids: dict[str, str]) -> None:
             }
         )
     conn.execute(insert(alerts), rows)
+
+
+_CAMERA_OWNERS = (
+    ("City of Johannesburg Metropolitan Municipality", "JHB", "JHB-CAM"),
+    ("City of Tshwane Metropolitan Municipality", "TSH", "TSH-CAM"),
+    ("City of Ekurhuleni Metropolitan Municipality", "EKU", "EKU-CAM"),
+    ("Highveld Armed Response (demo)", "JHB", "HAR-CAM"),
+)
+
+
+def _seed_cameras(conn: Connection, gp: Province, ids: dict[str, str]) -> None:
+    """Public-space cameras around the metros' police stations. Their stream addresses are
+    placeholders on a private network, so with camera workers on they report offline."""
+    from khusela.cctv.cameras import CameraSpec, register
+
+    rng = random.Random(11)  # noqa: S311 - demo placement, not security
+    gazetteer = BundledGazetteer()
+    admin = directory.load_principal(conn, _user_id(conn, "admin"))
+    assert admin is not None
+    for owner, municipality, prefix in _CAMERA_OWNERS:
+        stations = [s for s in gp.stations if s.municipality_code == municipality]
+        for n, station in enumerate(rng.sample(stations, min(12, len(stations))), start=1):
+            spec = CameraSpec(
+                owner_agency_id=ids[owner],
+                name=f"{station.name} {rng.choice(('taxi rank', 'main road', 'station', 'mall', 'park'))}",
+                external_ref=f"{prefix}-{n:03d}",
+                lat=station.lat + rng.uniform(-0.004, 0.004),
+                lon=station.lon + rng.uniform(-0.004, 0.004),
+                bearing_deg=float(rng.randrange(360)),
+                fov_deg=70.0,
+                main_stream_url=f"rtsp://10.20.{len(prefix)}.{n}:554/main",
+                sub_stream_url=f"rtsp://10.20.{len(prefix)}.{n}:554/sub",
+            )
+            register(conn, admin, spec, gazetteer)
 
 
 def _user_id(conn: Connection, username: str) -> str:
