@@ -110,6 +110,9 @@ def bootstrap(settings: Settings, *, db: Database | None = None, bus: EventBus |
     from khusela.cctv import hits  # watchlisted plates open alerts in the panic queue
 
     platform.background.extend(hits.services(platform))
+    from khusela.cctv import workers  # camera workers, when KHUSELA_CCTV_WORKERS=true
+
+    platform.background.extend(workers.services(platform))
     if settings.environment is Environment.DEMO:
         from khusela.demo.fleet import DemoFleet
 

@@ -15,6 +15,8 @@ from khusela.api.middleware import BodyLimit, RateLimit, RequestContext
 from khusela.audit.api import router as audit_router
 from khusela.bootstrap import Platform
 from khusela.cctv import api as cctv_api
+from khusela.cctv.events_api import router as cctv_events_router
+from khusela.cctv.recording.api import router as cctv_recording_router
 from khusela.evidence import api as evidence_api
 from khusela.identity.api import router as identity_router
 from khusela.panic.api import router as panic_router
@@ -59,6 +61,8 @@ def create_app(platform: Platform) -> FastAPI:
         panic_exchange_router,
         panic_partners_router,
         cctv_api.router,
+        cctv_events_router,
+        cctv_recording_router,
         evidence_api.router,
         feed_router,
         console_router,

@@ -25,6 +25,8 @@ decided per connection by the access policy, below the API, exactly as for the l
 - `panic.escalated`: readers of the alert, and those who may dispatch for an agency the
   escalation names (its supervisors and neighbouring command centres); never residents;
 - `panic.unit_changed`: `UNIT_READ` on the unit (its agency and locality);
+- `cctv.event`, `cctv.camera_online|offline`: `CCTV_READ` on the camera (its owner agency
+  and locality, carried in the payload);
 - any other subject: nobody, until a rule for it is written here.
 """
 
@@ -128,11 +130,29 @@ def _unit_audience(event: Event) -> Audience:
     return view
 
 
+def _camera_audience(event: Event) -> Audience:
+    payload = event.payload
+    resource = Resource(
+        agency_id=payload.get("agency_id"),
+        province=payload.get("province"),
+        municipality=payload.get("municipality"),
+        cell=payload.get("cell"),
+    )
+
+    def view(principal: Principal) -> View | None:
+        return View.FULL if can(principal, Action.CCTV_READ, resource) else None
+
+    return view
+
+
 AUDIENCES: dict[str, Callable[[Event], Audience]] = {
     ALERT_RAISED: _alert_audience,
     ALERT_CHANGED: _alert_audience,
     ESCALATED: _escalation_audience,
     UNIT_CHANGED: _unit_audience,
+    "cctv.event": _camera_audience,
+    "cctv.camera_online": _camera_audience,
+    "cctv.camera_offline": _camera_audience,
 }
 """Subject → who may see an event of it. A subject missing here reaches nobody."""
 
@@ -179,7 +199,7 @@ class FeedHub:
         self,
         bus: EventBus,
         db: Database,
-        patterns: Sequence[str] = ("panic.>",),
+        patterns: Sequence[str] = ("panic.>", "cctv.>"),
         *,
         queue_size: int = QUEUE_SIZE,
         heartbeat_seconds: float = HEARTBEAT_SECONDS,

@@ -47,3 +47,24 @@ def analyze_command(
             event.watchlist or "",
         )
     out.print(table)
+
+
+@app.command("verify-recordings")
+@friendly
+def verify_recordings_command(
+    camera_id: Annotated[str, typer.Argument(metavar="CAMERA_ID", help="The camera's id.")],
+) -> None:
+    """Re-hash a camera's segment files and walk their hash chain; exit 1 naming the first
+    altered, removed or reordered segment."""
+    from khusela import cli_support
+    from khusela.cctv.recording.chain import verify_recordings
+    from khusela.cctv.recording.recorder import recordings_root
+    from khusela.core.errors import KhuselaError
+
+    settings = cli_support.settings()
+    db = cli_support.database(settings)
+    with db.snapshot() as conn:
+        check = verify_recordings(conn, camera_id, recordings_root(settings.data_dir))
+    if not check.ok:
+        raise KhuselaError(check.summary() + "".join(f"\n  also: {p}" for p in check.problems[1:20]))
+    out.print(check.summary(), highlight=False)

@@ -39,3 +39,37 @@ cameras = Table(
 )
 """Stream URLs may carry credentials (rtsp://user:password@host/…): they are stored for the
 workers that connect, and never shown by the API or written to logs (see `cameras.redact`)."""
+
+camera_status_changes = Table(
+    "camera_status_changes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("camera_id", ForeignKey("cameras.id"), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("reason", String(300)),
+    Column("at", UTCDateTime, nullable=False),
+    Index("ix_camera_status_changes_camera_at", "camera_id", "at"),
+)
+"""Every online/offline transition a camera worker saw: uptime is computed from these."""
+
+cctv_events = Table(
+    "cctv_events",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("camera_id", ForeignKey("cameras.id"), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("kind", String(8), nullable=False),
+    Column("label", String(16), nullable=False),
+    Column("score", Float, nullable=False),
+    Column("box", JSON, nullable=False),
+    Column("zone", String(80)),
+    Column("track_id", Integer, nullable=False),
+    Column("duration_s", Float, nullable=False),
+    Column("plate", String(20)),
+    Column("watchlist", String(300)),
+    Column("snapshot_sha256", String(64)),
+    Index("ix_cctv_events_camera_at", "camera_id", "at"),
+    Index("ix_cctv_events_at", "at"),
+)
+"""What the analytics saw: one row per tracked object's start and end (`kind`); the
+snapshot is kept write-once in the evidence store, addressed by its SHA-256."""

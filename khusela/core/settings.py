@@ -102,6 +102,17 @@ class Settings(BaseSettings):
         (-26.1, 28.1), description="Where the console's map opens: latitude, longitude."
     )
     map_zoom: int = Field(9, ge=1, le=18, description="The console map's opening zoom level.")
+    cctv_workers: bool = Field(
+        False,
+        description="Run a worker process per registered camera on this node (analytics, health, "
+        "live view). Switch on for one node only.",
+    )
+    cctv_watchlist: Path | None = Field(
+        None, description="CSV of wanted plates (plate, reason, reference) the camera workers match."
+    )
+    cctv_detect: str = Field(
+        "person", pattern=r"^(person|plate)(,(person|plate))*$", description="What the workers detect."
+    )
 
     @classmethod
     def settings_customise_sources(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from khusela.audit import tables as _audit_tables
 from khusela.bus import tables as _bus_tables
 from khusela.cctv import tables as _cctv_tables
+from khusela.cctv.recording import tables as _recording_tables
 from khusela.evidence import tables as _evidence_tables
 from khusela.identity import tables as _identity_tables
 from khusela.panic import tables as _panic_tables
@@ -16,6 +17,7 @@ _MODULES = (
     _audit_tables,
     _bus_tables,
     _cctv_tables,
+    _recording_tables,
     _evidence_tables,
     _identity_tables,
     _panic_tables,
