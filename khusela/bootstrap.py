@@ -111,8 +111,10 @@ def bootstrap(settings: Settings, *, db: Database | None = None, bus: EventBus |
 
     platform.background.extend(hits.services(platform))
     from khusela.cctv import workers  # camera workers, when KHUSELA_CCTV_WORKERS=true
+    from khusela.cctv.recording import service as recording  # recorders and retention, likewise
 
     platform.background.extend(workers.services(platform))
+    platform.background.extend(recording.services(platform))
     if settings.environment is Environment.DEMO:
         from khusela.demo.fleet import DemoFleet
 

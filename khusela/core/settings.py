@@ -110,6 +110,11 @@ class Settings(BaseSettings):
     cctv_watchlist: Path | None = Field(
         None, description="CSV of wanted plates (plate, reason, reference) the camera workers match."
     )
+    cctv_recording_budget_gb: float = Field(
+        500.0,
+        gt=0,
+        description="Disk for camera recordings; past it the oldest footage goes first, never held footage.",
+    )
     cctv_detect: str = Field(
         "person", pattern=r"^(person|plate)(,(person|plate))*$", description="What the workers detect."
     )

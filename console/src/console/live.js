@@ -316,7 +316,7 @@ export function mountLive(container, api, me, ui) {
       acknowledge_seconds: config.targets?.acknowledge_seconds ?? DEFAULT_TARGETS.acknowledge_seconds,
       on_scene_seconds: { ...DEFAULT_TARGETS.on_scene_seconds, ...(config.targets?.on_scene_seconds || {}) },
     };
-    map = new LiveMap(mapBox, api, mapConfig, (id) => openAlert(id));
+    map = new LiveMap(mapBox, api, mapConfig, (id) => openAlert(id), { cameras: permissions.has("cctv.read") });
     map.loadBase();
     queue = new Queue(queuePanel, state, targets, {
       onSelect: (id) => map.select(id, state, { pan: true }),

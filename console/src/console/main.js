@@ -5,6 +5,7 @@ import "leaflet/dist/leaflet.css";
 import "./console.css";
 import { Api } from "../shared/api.js";
 import { mountAdmin } from "./admin.js";
+import { mountCctv } from "./cctv.js";
 import { mountKpis } from "./kpis.js";
 import { SHORTCUTS } from "./keyboard.js";
 import { mountLive } from "./live.js";
@@ -53,6 +54,12 @@ const VIEWS = {
     allowed: (p) => p.has("kpi.read"),
     refusal: "Your role does not include the KPIs.",
     mount: (container) => mountKpis(container, api),
+  },
+  cctv: {
+    label: "CCTV",
+    allowed: (p) => p.has("cctv.read"),
+    refusal: "Your role does not include the CCTV cameras.",
+    mount: (container) => mountCctv(container, api, me),
   },
   admin: {
     label: "Administration",

@@ -2,6 +2,7 @@
 // (map tiles when configured, otherwise the offline vector base: municipal boundaries and
 // police stations), an H3 grid loaded on demand, and the open alert's location trail.
 import L from "leaflet";
+import { cameraLayer } from "./cctv-map.js";
 
 export const PRIORITY_COLOURS = { 1: "#ff5c5c", 2: "#ff9f1c", 3: "#ffd23f", 4: "#6cb8ff" };
 export const UNIT_COLOURS = {
@@ -36,8 +37,9 @@ export class LiveMap {
    * @param api the shared Api
    * @param config `/api/console/config`'s `map`
    * @param onAlertClick (alertId) => void
+   * @param options {cameras: bool} whether to offer the "Cameras" overlay (`cctv.read`)
    */
-  constructor(container, api, config, onAlertClick) {
+  constructor(container, api, config, onAlertClick, options = {}) {
     this.api = api;
     this.config = config;
     this.onAlertClick = onAlertClick;
@@ -78,19 +80,17 @@ export class LiveMap {
     });
     this.unitsLayer.on("click", (event) => this.showUnit(event.layer));
 
-    this.layersControl = L.control
-      .layers(
-        null,
-        {
-          Alerts: this.alertsLayer,
-          Units: this.unitsLayer,
-          Stations: this.stationsLayer,
-          "Municipal boundaries": this.boundariesLayer,
-          "H3 grid": this.gridLayer,
-        },
-        { collapsed: false, position: "topright" },
-      )
-      .addTo(this.map);
+    const overlays = {
+      Alerts: this.alertsLayer,
+      Units: this.unitsLayer,
+      Stations: this.stationsLayer,
+      "Municipal boundaries": this.boundariesLayer,
+      "H3 grid": this.gridLayer,
+    };
+    // Cameras draw on the alerts' canvas: the topmost canvas is the one that gets clicks.
+    this.camerasLayer = options.cameras ? cameraLayer(this.map, api, this.alertRenderer) : null;
+    if (this.camerasLayer) overlays.Cameras = this.camerasLayer;
+    this.layersControl = L.control.layers(null, overlays, { collapsed: false, position: "topright" }).addTo(this.map);
     this.map.on("overlayadd", (event) => {
       if (event.layer === this.gridLayer) this.loadGrid();
     });
@@ -121,6 +121,7 @@ export class LiveMap {
     } catch {
       return false;
     }
+    if (this.destroyed) return false; // the operator left the view while the base loaded
     const municipalities = [];
     const stations = [];
     for (const feature of base.features || []) {
@@ -373,7 +374,7 @@ export class LiveMap {
     for (const p of detail.trail || []) if (Number.isFinite(p.lat)) bounds.extend([p.lat, p.lon]);
     for (const unit of (recommended || []).slice(0, 3)) bounds.extend([unit.lat, unit.lon]);
     this.touched = true;
-    this.map.flyToBounds(bounds.pad(0.3), { maxZoom: 13, duration: 0.4 });
+    if (!this.destroyed) this.map.flyToBounds(bounds.pad(0.3), { maxZoom: 13, duration: 0.4 });
   }
 
   clearDetail() {
@@ -381,7 +382,10 @@ export class LiveMap {
   }
 
   destroy() {
+    this.destroyed = true;
+    if (this.camerasLayer) this.camerasLayer.destroy();
     this.resize.disconnect();
+    this.map.stop(); // an animation still running would touch the removed panes
     this.map.remove();
   }
 }
