@@ -10,6 +10,8 @@ audited once per stream (`cctv.live_viewed`).
 
 from __future__ import annotations
 
+import io
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -20,7 +22,7 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from khusela.api.deps import BearerToken, PlatformDep, require
-from khusela.api.schemas import Outgoing
+from khusela.api.schemas import Incoming, Outgoing
 from khusela.audit import log as audit
 from khusela.bootstrap import Platform
 from khusela.cctv import cameras
@@ -31,6 +33,8 @@ from khusela.cctv.tables import cameras as cameras_table
 from khusela.cctv.tables import cctv_events
 from khusela.cctv.workers import CameraSupervisor, supervisor_of
 from khusela.core.errors import AuthenticationFailed, InvalidInput, NotFound, ServiceUnavailable
+from khusela.evidence import locker
+from khusela.evidence.schemas import ItemOut
 from khusela.evidence.storage import local_store
 from khusela.identity.model import Principal
 from khusela.identity.policy import Action, read_filter
@@ -147,6 +151,64 @@ async def event_snapshot(event_id: str, viewer: Reader, platform: PlatformDep) -
         return b"".join(local_store(platform.settings.data_dir).chunks(sha))
 
     return Response(await run_in_threadpool(read), media_type="image/jpeg")
+
+
+class SnapshotEvidenceIn(Incoming):
+    case_id: str = Field(min_length=1, max_length=36)
+
+
+@router.post(
+    "/events/{event_id}/evidence",
+    response_model=ItemOut,
+    status_code=201,
+    summary="Keep an event's snapshot as evidence in a case (write-once, with custody)",
+)
+async def event_snapshot_to_evidence(
+    event_id: str,
+    body: SnapshotEvidenceIn,
+    viewer: Reader,
+    writer: Annotated[Principal, Depends(require(Action.EVIDENCE_WRITE))],
+    platform: PlatformDep,
+) -> ItemOut:
+    store = local_store(platform.settings.data_dir)
+
+    def keep() -> locker.Item:
+        with platform.db.write() as conn:
+            row = conn.execute(
+                select(cctv_events, cameras_table.c.name.label("camera_name"))
+                .join(cameras_table, cameras_table.c.id == cctv_events.c.camera_id)
+                .where(cctv_events.c.id == event_id, read_filter(viewer, Action.CCTV_READ, CAMERA_COLUMNS))
+            ).first()
+            if row is None or not row.snapshot_sha256:
+                raise NotFound("no such event snapshot")
+            locker.visible_case(conn, writer, body.case_id, Action.EVIDENCE_WRITE)
+            data = b"".join(store.chunks(row.snapshot_sha256))  # re-verified on the way
+            source = {
+                "camera_id": row.camera_id,
+                "camera_name": row.camera_name,
+                "event_id": row.id,
+                "label": row.label,
+                "score": row.score,
+                "box": row.box,
+                "track_id": row.track_id,
+                "plate": row.plate,
+            }
+            stamp = row.at.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+            return locker.add_item(
+                conn,
+                store,
+                writer.username,
+                body.case_id,
+                io.BytesIO(data),
+                locker.ItemKind.SNAPSHOT,
+                "image/jpeg",
+                f"camera-{row.camera_id}-{stamp}-{row.label}.jpg",
+                source,
+                row.at,
+            )
+
+    item = await run_in_threadpool(keep)
+    return ItemOut.model_validate(asdict(item))
 
 
 @router.get("/uptime", response_model=UptimeOut, summary="Share of time cameras were online")
