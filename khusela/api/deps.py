@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from khusela.bootstrap import Platform
@@ -39,6 +39,31 @@ async def current_principal(request: Request, platform: PlatformDep, credentials
 
 
 CurrentUser = Annotated[Principal, Depends(current_principal)]
+
+
+async def streaming_principal(
+    request: Request,
+    platform: PlatformDep,
+    credentials: BearerToken,
+    access_token: Annotated[
+        str | None, Query(description="The token, for EventSource and <img> clients that cannot send headers")
+    ] = None,
+) -> tuple[Principal, str]:
+    """The caller of a long-lived stream (SSE feed, MJPEG live view) and their token.
+
+    Browsers' `EventSource` and `<img>` cannot send headers, so the token may come as
+    `?access_token=`; the access log records route templates, never query strings."""
+    token = credentials.credentials if credentials is not None and credentials.credentials else access_token
+    if not token:
+        raise AuthenticationFailed("sign in first: send Authorization: Bearer <token> or ?access_token=")
+    principal = await platform.authenticator.authenticate(token)
+    if principal is None:
+        raise AuthenticationFailed("the token is unknown, expired or revoked")
+    request.scope.setdefault("state", {})["user_id"] = principal.user_id
+    return principal, token
+
+
+StreamCaller = Annotated[tuple[Principal, str], Depends(streaming_principal)]
 
 
 def require(action: Action) -> Callable[[Principal], Awaitable[Principal]]:

@@ -40,17 +40,17 @@ from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Annotated, Any
+from typing import Any
 
 import structlog
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter
 from prometheus_client import Counter, Gauge
 from starlette.responses import StreamingResponse
 
-from khusela.api.deps import BearerToken, PlatformDep
+from khusela.api.deps import PlatformDep, StreamCaller
 from khusela.bootstrap import Platform
 from khusela.bus.ports import BusUnavailable, EventBus, Subscription
-from khusela.core.errors import AuthenticationFailed, NotFound, ServiceUnavailable
+from khusela.core.errors import NotFound, ServiceUnavailable
 from khusela.core.events import Event
 from khusela.identity.authenticator import Authenticator
 from khusela.identity.model import Principal
@@ -376,21 +376,8 @@ def feed_hub(platform: Platform) -> FeedHub | None:
         503: {"description": "The feed is starting or full; retry shortly"},
     },
 )
-async def feed(
-    request: Request,
-    platform: PlatformDep,
-    credentials: BearerToken,
-    access_token: Annotated[
-        str | None, Query(description="The token, for EventSource clients that cannot send headers")
-    ] = None,
-) -> StreamingResponse:
-    token = credentials.credentials if credentials is not None and credentials.credentials else access_token
-    if not token:
-        raise AuthenticationFailed("sign in first: send Authorization: Bearer <token> or ?access_token=")
-    principal = await platform.authenticator.authenticate(token)
-    if principal is None:
-        raise AuthenticationFailed("the token is unknown, expired or revoked")
-    request.scope.setdefault("state", {})["user_id"] = principal.user_id
+async def feed(platform: PlatformDep, caller: StreamCaller) -> StreamingResponse:
+    principal, token = caller
     hub = feed_hub(platform)
     if hub is None or not hub.ready:
         raise ServiceUnavailable("the live feed is not running yet; retry shortly")

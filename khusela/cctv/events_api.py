@@ -15,13 +15,13 @@ from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response, StreamingResponse
 from pydantic import Field
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from khusela.api.deps import BearerToken, PlatformDep, require
+from khusela.api.deps import PlatformDep, StreamCaller, require
 from khusela.api.schemas import Incoming, Outgoing
 from khusela.audit import log as audit
 from khusela.bootstrap import Platform
@@ -32,7 +32,7 @@ from khusela.cctv.live import BOUNDARY, mjpeg
 from khusela.cctv.tables import cameras as cameras_table
 from khusela.cctv.tables import cctv_events
 from khusela.cctv.workers import CameraSupervisor, supervisor_of
-from khusela.core.errors import AuthenticationFailed, InvalidInput, NotFound, ServiceUnavailable
+from khusela.core.errors import InvalidInput, NotFound, ServiceUnavailable
 from khusela.evidence import locker
 from khusela.evidence.schemas import ItemOut
 from khusela.evidence.storage import local_store
@@ -277,22 +277,8 @@ async def camera_snapshot(camera_id: str, viewer: Reader, platform: PlatformDep)
     },
     summary="Live view: the latest frames as an MJPEG stream (at most 5 a second)",
 )
-async def live_view(
-    camera_id: str,
-    request: Request,
-    platform: PlatformDep,
-    credentials: BearerToken,
-    access_token: Annotated[
-        str | None, Query(description="The token, for <img> tags that cannot send headers")
-    ] = None,
-) -> StreamingResponse:
-    token = credentials.credentials if credentials is not None and credentials.credentials else access_token
-    if not token:
-        raise AuthenticationFailed("sign in first: send Authorization: Bearer <token> or ?access_token=")
-    principal = await platform.authenticator.authenticate(token)
-    if principal is None:
-        raise AuthenticationFailed("the token is unknown, expired or revoked")
-    request.scope.setdefault("state", {})["user_id"] = principal.user_id
+async def live_view(camera_id: str, platform: PlatformDep, caller: StreamCaller) -> StreamingResponse:
+    principal, token = caller
     await run_in_threadpool(_visible, platform, principal, camera_id)
     supervisor = _supervisor(platform)
 
