@@ -14,6 +14,7 @@ from rich.table import Table
 from khusela import cli_support
 from khusela.cctv.cli import app as cctv_app
 from khusela.core.settings import Environment
+from khusela.cyber.cli import app as cyber_app
 from khusela.evidence.cli import app as evidence_app
 from khusela.identity import directory, totp
 from khusela.identity.model import SYSTEM, AgencyType, Clearance, Jurisdiction, Role
@@ -31,6 +32,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
 app.add_typer(cctv_app, name="cctv")
 app.add_typer(evidence_app, name="evidence")
+app.add_typer(cyber_app, name="cyber")
 
 _settings, _database = cli_support.settings, cli_support.database
 out, err, friendly = cli_support.out, cli_support.err, cli_support.friendly
