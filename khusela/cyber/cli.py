@@ -2,6 +2,46 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
 import typer
 
+from khusela.cli_support import friendly
+from khusela.core.errors import KhuselaError
+
+if TYPE_CHECKING:
+    from khusela.cyber.phishing import Verdict
+
 app = typer.Typer(help="The cybersecurity command centre.", no_args_is_help=True)
+
+
+@app.command("phish")
+def phish_command(
+    files: Annotated[list[Path], typer.Argument(help="Reported e-mails as raw .eml files.")],
+) -> None:
+    """Print one JSON verdict per e-mail per line; an unreadable file is reported on stderr and makes
+    the exit code 1 only after every other file has been analysed (a batch is never cut short)."""
+    from khusela.cyber.phishing import analyse
+
+    failed = False
+    for path in files:
+        try:
+            _phish_one(path, analyse)
+        except typer.Exit:
+            failed = True
+    if failed:
+        raise typer.Exit(1)
+
+
+@friendly
+def _phish_one(path: Path, analyse: Callable[[bytes], Verdict]) -> None:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise KhuselaError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    verdict = analyse(raw)
+    print(json.dumps({"file": str(path), **asdict(verdict)}, ensure_ascii=False), flush=True)
