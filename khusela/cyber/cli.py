@@ -45,3 +45,33 @@ def _phish_one(path: Path, analyse: Callable[[bytes], Verdict]) -> None:
         raise KhuselaError(f"cannot read {path}: {exc.strerror or exc}") from exc
     verdict = analyse(raw)
     print(json.dumps({"file": str(path), **asdict(verdict)}, ensure_ascii=False), flush=True)
+
+
+@app.command("scan")
+@friendly
+def scan_command(
+    paths: Annotated[list[Path], typer.Argument(help="EVTX files or folders holding them.")],
+    rules: Annotated[list[Path], typer.Option("--rules", help="A Sigma rules folder (repeatable).")],
+) -> None:
+    """Run Sigma rules over Windows event logs: one JSON detection per line on stdout and a summary on
+    stderr; rules that cannot be used and damaged records are counted, never fatal."""
+    import sys
+
+    from khusela.cyber.sigma import ReadStats, Router, detection_record, evtx_files, load_rules, scan_files
+
+    ruleset = load_rules(rules)
+    files = evtx_files(paths)
+    stats = ReadStats()
+    detections = 0
+    for rule, event, file in scan_files(Router(ruleset.rules), files, stats):
+        detections += 1
+        print(json.dumps(detection_record(rule, event, file), ensure_ascii=False, default=str), flush=True)
+    for failure in ruleset.failures:
+        print(f"unsupported rule {failure.path}: {failure.reason}", file=sys.stderr)
+    for problem in stats.errors:
+        print(f"read error {problem}", file=sys.stderr)
+    print(
+        f"rules loaded {len(ruleset.rules)}, unsupported {len(ruleset.failures)}; files {len(files)}, "
+        f"events {stats.events}, read errors {len(stats.errors)}; detections {detections}",
+        file=sys.stderr,
+    )
