@@ -11,6 +11,7 @@ const options = {
   bundle: true,
   minify: true,
   sourcemap: true,
+  sourcesContent: false, // maps point at files; no third-party source text (or its URLs) is shipped
   format: "esm",
   target: ["chrome110", "firefox110", "safari16"],
   outdir: "../khusela/web/static/build",

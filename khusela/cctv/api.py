@@ -97,14 +97,6 @@ def _listed(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _out(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        **row,
-        "main_stream_url": cameras.redact(row["main_stream_url"]),
-        "sub_stream_url": cameras.redact(row["sub_stream_url"]),
-    }
-
-
 @router.get(
     "/cameras",
     response_model=list[CameraOut],
@@ -135,7 +127,7 @@ async def list_cameras(
 async def get_camera(camera_id: str, viewer: Reader, platform: PlatformDep) -> dict[str, Any]:
     def read() -> dict[str, Any]:
         with platform.db.read() as conn:
-            return _out(cameras.get_camera(conn, viewer, camera_id))
+            return _listed(cameras.get_camera(conn, viewer, camera_id))
 
     return await run_in_threadpool(read)
 
@@ -150,7 +142,7 @@ async def register_camera(body: CameraIn, actor: Manager, platform: PlatformDep)
 
     def write() -> dict[str, Any]:
         with platform.db.write() as conn:
-            return _out(cameras.register(conn, actor, spec, platform.gazetteer))
+            return _listed(cameras.register(conn, actor, spec, platform.gazetteer))
 
     return await run_in_threadpool(write)
 

@@ -23,7 +23,7 @@ from khusela.audit import log as audit
 from khusela.cctv.tables import cameras
 from khusela.core.clock import SystemClock
 from khusela.core.errors import InvalidInput, NotFound
-from khusela.core.gazetteer import Gazetteer
+from khusela.core.gazetteer import Gazetteer, Locality
 from khusela.core.ids import new_id
 from khusela.identity import directory
 from khusela.identity.model import Principal
@@ -154,8 +154,7 @@ def _zones_json(zones: Sequence[Zone]) -> list[dict[str, Any]]:
     return [{"name": z.name, "polygon": [list(p) for p in z.polygon]} for z in zones]
 
 
-def _values(spec: CameraSpec, gazetteer: Gazetteer) -> dict[str, Any]:
-    place = gazetteer.locate(spec.lat, spec.lon)
+def _values(spec: CameraSpec, place: Locality) -> dict[str, Any]:
     return {
         "owner_agency_id": spec.owner_agency_id,
         "name": spec.name.strip(),
@@ -179,12 +178,11 @@ def _values(spec: CameraSpec, gazetteer: Gazetteer) -> dict[str, Any]:
     }
 
 
-def _authorise(conn: Connection, actor: Principal, spec: CameraSpec, gazetteer: Gazetteer) -> None:
+def _authorise(conn: Connection, actor: Principal, spec: CameraSpec, place: Locality) -> None:
     try:
         directory.get_agency(conn, spec.owner_agency_id)
     except NotFound:
         raise InvalidInput("owner: no such agency") from None
-    place = gazetteer.locate(spec.lat, spec.lon)
     where = Resource(agency_id=spec.owner_agency_id, province=place.province, municipality=place.municipality)
     if not can(actor, Action.CCTV_MANAGE, where):
         raise NotFound("no such agency")
@@ -195,11 +193,12 @@ def register(
 ) -> dict[str, Any]:
     """Add a camera (status unknown until its worker reports)."""
     validate(spec)
-    _authorise(conn, actor, spec, gazetteer)
+    place = gazetteer.locate(spec.lat, spec.lon)
+    _authorise(conn, actor, spec, place)
     now = now or SystemClock().now()
     row = {
         "id": new_id(),
-        **_values(spec, gazetteer),
+        **_values(spec, place),
         "status": CameraStatus.UNKNOWN.value,
         "status_reason": None,
         "last_frame_at": None,
@@ -227,7 +226,9 @@ def upsert_by_ref(
     existing = _by_ref(conn, spec.external_ref) if spec.external_ref else None
     if existing is None:
         return str(register(conn, actor, spec, gazetteer, now)["id"]), "created"
-    _authorise(conn, actor, spec, gazetteer)
+    validate(spec)
+    place = gazetteer.locate(spec.lat, spec.lon)
+    _authorise(conn, actor, spec, place)
     old = Resource(
         agency_id=existing["owner_agency_id"],
         province=existing["province"],
@@ -235,8 +236,7 @@ def upsert_by_ref(
     )
     if not can(actor, Action.CCTV_MANAGE, old):
         raise InvalidInput(f"external ref {spec.external_ref} belongs to a camera you may not manage")
-    validate(spec)
-    values = _values(spec, gazetteer)
+    values = _values(spec, place)
     for key in ("main_stream_url", "sub_stream_url"):
         if values[key] and values[key] == redact(existing[key]):
             values[key] = existing[key]

@@ -89,7 +89,9 @@ def record_event(
     bus_event = Event(subject=CCTV_EVENT, payload=payload, occurred_at=event.at)
     enqueue(conn, bus_event)
     if hit is not None and report_hit and event.plate:
-        sighting = PlateSighting(camera, event.plate, float(event.score), event.at, event.snapshot_jpeg)
+        sighting = PlateSighting(
+            camera, event.plate, float(event.score), event.at, event.snapshot_jpeg, snapshot_sha256=snapshot
+        )
         report_plate_hit(conn, sighting, hit, store)
     return bus_event
 

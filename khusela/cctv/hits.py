@@ -60,14 +60,16 @@ class PlateSighting:
     confidence: float
     seen_at: datetime
     snapshot_jpeg: bytes | None = None
+    snapshot_sha256: str | None = None
+    """Set when the snapshot is already in the store (a worker's event): not stored twice."""
 
 
 def report_plate_hit(
     conn: Connection, sighting: PlateSighting, hit: WatchlistHit, store: MediaStore | None
 ) -> Event:
     """Record a watchlist hit: the snapshot kept write-once, the event in the outbox."""
-    snapshot = None
-    if sighting.snapshot_jpeg and store is not None:
+    snapshot = sighting.snapshot_sha256
+    if snapshot is None and sighting.snapshot_jpeg and store is not None:
         snapshot = store.put(io.BytesIO(sighting.snapshot_jpeg)).sha256
     camera = sighting.camera
     payload = {

@@ -17,6 +17,7 @@ from khusela.core.errors import InvalidInput, NotFound
 from khusela.identity.model import Principal
 from khusela.identity.policy import Action, Columns, Resource, can, read_filter
 from khusela.panic import records
+from khusela.panic.escalation import EscalationKind
 from khusela.panic.model import AlertStatus
 from khusela.panic.tables import alert_locations, alert_timeline, alerts
 
@@ -54,8 +55,8 @@ def list_alerts(
     return [dict(r._mapping) for r in conn.execute(query)]
 
 
-ESCALATION_KINDS = {"escalated_unacknowledged": "unacknowledged", "escalated_not_on_scene": "not_on_scene"}
-"""Timeline kinds that record an escalation (see `escalation.EscalationKind.timeline_kind`)."""
+ESCALATION_KINDS = {kind.timeline_kind: kind.value for kind in EscalationKind}
+"""Timeline kind that records an escalation → the escalation's name."""
 
 
 def escalations_of(conn: Connection, alert_ids: Sequence[str]) -> dict[str, list[str]]:

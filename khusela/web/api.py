@@ -12,9 +12,10 @@ from pydantic import Field
 
 from khusela.api.deps import PlatformDep, require
 from khusela.api.schemas import Outgoing
+from khusela.bootstrap import Platform
 from khusela.identity.model import Principal
 from khusela.identity.policy import Action
-from khusela.panic.escalation import Targets
+from khusela.panic.escalation import EscalationTimer, Targets
 from khusela.web import basemap
 
 router = APIRouter(prefix="/api", tags=["console"])
@@ -43,7 +44,7 @@ class ConsoleConfig(Outgoing):
 @router.get("/console/config", response_model=ConsoleConfig, summary="The console's map and timer settings")
 def console_config(platform: PlatformDep, _user: SignedIn) -> ConsoleConfig:
     settings = platform.settings
-    targets = _targets()
+    targets = _targets(platform)
     return ConsoleConfig(
         map=MapConfig(
             tile_url=settings.map_tile_url,
@@ -59,10 +60,11 @@ def console_config(platform: PlatformDep, _user: SignedIn) -> ConsoleConfig:
     )
 
 
-@cache
-def _targets() -> Targets:
-    """The same targets the escalation timer uses (read from the environment once)."""
-    return Targets.from_env()
+def _targets(platform: Platform) -> Targets:
+    """The targets this node's escalation timer counts against, so the console's timers
+    and the escalations always agree."""
+    timer = next((s for s in platform.background if isinstance(s, EscalationTimer)), None)
+    return timer.targets if timer is not None else Targets.from_env()
 
 
 @cache

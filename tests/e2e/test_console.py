@@ -31,7 +31,7 @@ from khusela.panic.model import AlertType, Channel, UnitKind
 from khusela.panic.tables import alert_timeline, alerts, assignments
 from khusela.panic.units import register_unit
 from tests.conftest import People, Person
-from tests.e2e.conftest import WAIT_MS
+from tests.e2e.conftest import WAIT_MS, wait_for
 from tests.e2e.resident import PHONE, phone_in_hillbrow, sign_in
 from tests.panic_support import HILLBROW
 
@@ -137,13 +137,6 @@ def units_near_hillbrow(platform: Platform, people: People) -> list[str]:
 def alert_row(platform: Platform, alert_id: str) -> dict[str, Any]:
     with platform.db.read() as conn:
         return dict(conn.execute(select(alerts).where(alerts.c.id == alert_id)).one()._mapping)
-
-
-def wait_for(check: Callable[[], bool], what: str, seconds: float = 10) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.05)
 
 
 def test_a_residents_press_reaches_the_operators_queue_within_two_seconds(
