@@ -320,7 +320,7 @@ def test_detections_and_camera_status_arrive_from_the_feed_without_a_reload(
     page.evaluate("window.__sameDocument = true")
     timeline = page.get_by_role("list", name="Detection events, newest first")
     expect(timeline.get_by_role("listitem")).to_have_count(2)
-    page.wait_for_function("window.khusela.cctv && window.khusela.cctv.feedReady", timeout=WAIT_MS)
+    page.wait_for_function("() => window.khusela.cctv && window.khusela.cctv.feedReady", timeout=WAIT_MS)
 
     now = datetime.now(UTC)
     joubert = site.joburg[2]
@@ -371,7 +371,7 @@ def test_the_live_maps_cameras_layer_shows_cameras_and_opens_the_live_tile(
     cameras_toggle = layers.get_by_role("checkbox", name="Cameras")
     expect(cameras_toggle).not_to_be_checked()
     cameras_toggle.check()
-    page.wait_for_function("(window.khusela.cameraMarkers?.() ?? []).length === 4", timeout=WAIT_MS)
+    page.wait_for_function("() => (window.khusela.cameraMarkers?.() ?? []).length === 4", timeout=WAIT_MS)
     page.wait_for_timeout(600)  # the map's canvases settle
     markers: list[dict[str, Any]] = page.evaluate("window.khusela.cameraMarkers()")
     statuses = {m["id"]: m["status"] for m in markers}
