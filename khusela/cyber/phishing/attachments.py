@@ -126,3 +126,31 @@ def macro_reasons(filename: str, data: bytes) -> list[tuple[int, str]]:
     if risky:
         found.append((15, f"Its macros use suspicious commands ({', '.join(risky[:4])})"))
     return found
+
+
+_PAGE_TRICKS = (
+    (b'type="password"', "asks for a password"),
+    (b"type='password'", "asks for a password"),
+    (b"type=password", "asks for a password"),
+    (b"<form", "contains a form"),
+    (b"atob(", "decodes hidden content with script"),
+    (b"window.location", "sends the browser elsewhere with script"),
+    (b"location.href", "sends the browser elsewhere with script"),
+    (b"location.replace", "sends the browser elsewhere with script"),
+    (b'<meta http-equiv="refresh"', "redirects the browser"),
+)
+
+
+def page_reasons(filename: str, content_type: str, data: bytes) -> list[tuple[int, str]]:
+    """An attached web page that asks for a password or jumps elsewhere is a phishing page carried
+    inside the mail, where no link scanner looks."""
+    ext = filename.lower().rpartition(".")[2]
+    if not data or (
+        content_type not in {"text/html", "image/svg+xml"} and ext not in {"html", "htm", "shtml", "svg"}
+    ):
+        return []
+    lowered = data[:200_000].lower()
+    tricks = sorted({label for needle, label in _PAGE_TRICKS if needle in lowered})
+    if not tricks:
+        return []
+    return [(30, f"The attached page '{filename or content_type}' {' and '.join(tricks[:3])}")]

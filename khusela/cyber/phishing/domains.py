@@ -214,6 +214,11 @@ def distance(a: str, b: str) -> int:
     return previous[-1]
 
 
+def _near(a: str, b: str, edits: int) -> bool:
+    """1..`edits` edits apart; the length test first, because most hosts are nowhere near."""
+    return abs(len(a) - len(b)) <= edits and 0 < distance(a, b) <= edits
+
+
 def unpunycode(host: str) -> str:
     labels = []
     for label in host.split("."):
@@ -243,11 +248,11 @@ def lookalike(host: str, protected: ProtectedDomains = DEFAULT) -> list[str]:
             reasons.append(f"{host} puts the protected name {real} in front of another domain ({reg})")
         elif skeleton(reg) == skeleton(real) or skeleton(shown) == skeleton(real):
             reasons.append(f"{host} uses look-alike characters to imitate {real}")
-        elif 0 < distance(reg, real) <= (2 if len(real) >= 10 else 1):
+        elif _near(reg, real, 2 if len(real) >= 10 else 1):
             reasons.append(f"{host} is one or two letters away from {real}")
         elif real_name != "gov" and len(real_name) >= 3 and real_name in re.split(r"[-_.0-9]+", name):
             reasons.append(f"{host} contains the name '{real_name}' of {real} but is not theirs")
-        elif len(real_name) >= 5 and 0 < distance(name, real_name) <= 1:
+        elif len(real_name) >= 5 and _near(name, real_name, 1):
             reasons.append(f"{host} is one letter away from {real}")
         else:
             continue

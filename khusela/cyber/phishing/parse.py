@@ -6,7 +6,7 @@ from __future__ import annotations
 import email
 from dataclasses import dataclass, field
 from email import policy
-from email.header import decode_header, make_header
+from email.header import Header, decode_header, make_header
 from email.message import Message
 from email.utils import getaddresses, parseaddr
 
@@ -42,8 +42,25 @@ class Mail:
     attachments: list[Attachment] = field(default_factory=list)
 
 
+def _chunk(data: bytes | str, charset: str | None) -> str:
+    if isinstance(data, str):
+        return data
+    for candidate in (charset if charset and charset != "unknown-8bit" else "utf-8", "utf-8"):
+        try:
+            return data.decode(candidate)
+        except (LookupError, UnicodeError):
+            continue
+    return data.decode("latin-1")
+
+
 def header_text(value: object) -> str:
-    """Decode RFC 2047 words (`=?utf-8?b?…?=`); fall back to the raw text when the encoding lies."""
+    """Decode RFC 2047 words (`=?utf-8?b?…?=`) and raw 8-bit headers (spam often sends bare UTF-8,
+    which the parser can only hand over as bytes of unknown charset); fall back to the raw text."""
+    if isinstance(value, Header):
+        try:
+            return "".join(_chunk(data, charset) for data, charset in decode_header(value))
+        except (LookupError, ValueError, UnicodeError):
+            return str(value)
     raw = str(value or "")
     try:
         return str(make_header(decode_header(raw)))
