@@ -115,6 +115,9 @@ def bootstrap(settings: Settings, *, db: Database | None = None, bus: EventBus |
 
     platform.background.extend(workers.services(platform))
     platform.background.extend(recording.services(platform))
+    from khusela.cyber.soc import pipeline as cyber_pipeline  # SOC ingest, detection, response files
+
+    platform.background.extend(cyber_pipeline.services(platform))
     if settings.environment is Environment.DEMO:
         from khusela.demo.fleet import DemoFleet
 

@@ -17,6 +17,8 @@ from khusela.bootstrap import Platform
 from khusela.cctv import api as cctv_api
 from khusela.cctv.events_api import router as cctv_events_router
 from khusela.cctv.recording.api import router as cctv_recording_router
+from khusela.cyber.soc import api as cyber_api
+from khusela.cyber.soc import phish_reports
 from khusela.evidence import api as evidence_api
 from khusela.identity.api import router as identity_router
 from khusela.panic.api import router as panic_router
@@ -64,6 +66,7 @@ def create_app(platform: Platform) -> FastAPI:
         cctv_events_router,
         cctv_recording_router,
         evidence_api.router,
+        cyber_api.router,
         feed_router,
         console_router,
         web_router,
@@ -79,6 +82,8 @@ def create_app(platform: Platform) -> FastAPI:
         larger={
             re.escape(cctv_api.IMPORT_PATH): cctv_api.MAX_CSV_BYTES,
             evidence_api.UPLOAD_PATH: evidence_api.MAX_UPLOAD_BYTES,
+            re.escape(cyber_api.INGEST_PATH): cyber_api.MAX_INGEST_BYTES,
+            re.escape(cyber_api.PHISH_PATH): phish_reports.MAX_EML_BYTES,
         },
     )
     app.add_middleware(

@@ -27,6 +27,8 @@ decided per connection by the access policy, below the API, exactly as for the l
 - `panic.unit_changed`: `UNIT_READ` on the unit (its agency and locality);
 - `cctv.event`, `cctv.camera_online|offline`: `CCTV_READ` on the camera (its owner agency
   and locality, carried in the payload);
+- `cyber.alert_raised|alert_changed`, `cyber.action_changed`: `CYBER_READ` (the SOC's
+  analysts: the queue is province-wide);
 - any other subject: nobody, until a rule for it is written here.
 """
 
@@ -145,6 +147,13 @@ def _camera_audience(event: Event) -> Audience:
     return view
 
 
+def _soc_audience(_event: Event) -> Audience:
+    def view(principal: Principal) -> View | None:
+        return View.FULL if can(principal, Action.CYBER_READ, Resource()) else None
+
+    return view
+
+
 AUDIENCES: dict[str, Callable[[Event], Audience]] = {
     ALERT_RAISED: _alert_audience,
     ALERT_CHANGED: _alert_audience,
@@ -153,6 +162,9 @@ AUDIENCES: dict[str, Callable[[Event], Audience]] = {
     "cctv.event": _camera_audience,
     "cctv.camera_online": _camera_audience,
     "cctv.camera_offline": _camera_audience,
+    "cyber.alert_raised": _soc_audience,
+    "cyber.alert_changed": _soc_audience,
+    "cyber.action_changed": _soc_audience,
 }
 """Subject → who may see an event of it. A subject missing here reaches nobody."""
 
@@ -199,7 +211,7 @@ class FeedHub:
         self,
         bus: EventBus,
         db: Database,
-        patterns: Sequence[str] = ("panic.>", "cctv.>"),
+        patterns: Sequence[str] = ("panic.>", "cctv.>", "cyber.>"),
         *,
         queue_size: int = QUEUE_SIZE,
         heartbeat_seconds: float = HEARTBEAT_SECONDS,

@@ -118,6 +118,38 @@ class Settings(BaseSettings):
     cctv_detect: str = Field(
         "person", pattern=r"^(person|plate)(,(person|plate))*$", description="What the workers detect."
     )
+    cyber_syslog_port: int | None = Field(
+        None,
+        ge=0,
+        le=65535,
+        description="Receive syslog (UDP and TCP) on this port for the SOC; unset: no listener. "
+        "Run it on one node.",
+    )
+    cyber_syslog_host: str = Field("0.0.0.0", description="Address the syslog listener binds.")  # noqa: S104
+    cyber_rules: list[Path] = Field(
+        default_factory=list,
+        description="Sigma rule folders to load beside Khusela's own (e.g. a SigmaHQ rules/ checkout).",
+    )
+    cyber_auto_respond: list[str] = Field(
+        default_factory=list,
+        description="Rule ids or correlation kinds (brute_force, port_scan …) whose alerts block the "
+        "source IP at once, without waiting for an analyst.",
+    )
+    cyber_block_hours: float = Field(
+        24.0,
+        gt=0,
+        le=24 * 365,
+        description="How long a response action lasts unless the analyst says otherwise.",
+    )
+    cyber_protected: list[str] = Field(
+        default_factory=lambda: ["gov.za"],
+        description="Networks and domains a response action may never block (the government's own).",
+    )
+    cyber_response_dir: Path | None = Field(
+        None,
+        description="Where the nftables script, blocklist, RPZ zone and quarantine list are written "
+        "(default: <data_dir>/cyber-response).",
+    )
 
     @classmethod
     def settings_customise_sources(

@@ -50,28 +50,40 @@ def _phish_one(path: Path, analyse: Callable[[bytes], Verdict]) -> None:
 @app.command("scan")
 @friendly
 def scan_command(
-    paths: Annotated[list[Path], typer.Argument(help="EVTX files or folders holding them.")],
-    rules: Annotated[list[Path], typer.Option("--rules", help="A Sigma rules folder (repeatable).")],
+    paths: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Log files or folders: EVTX, JSON/NDJSON (or zips of them), syslog/auth.log, web logs."
+        ),
+    ],
+    rules: Annotated[list[Path], typer.Option("--rules", help="A Sigma rules folder or file (repeatable).")],
+    year: Annotated[
+        int | None, typer.Option(help="Year for syslog lines, which carry none (default: this year).")
+    ] = None,
 ) -> None:
-    """Run Sigma rules over Windows event logs: one JSON detection per line on stdout and a summary on
-    stderr; rules that cannot be used and damaged records are counted, never fatal."""
+    """Run Sigma rules over logs: one JSON detection per line on stdout, a summary on stderr. Rules that
+    cannot be used and malformed records or lines are counted, never fatal."""
     import sys
 
-    from khusela.cyber.sigma import ReadStats, Router, detection_record, evtx_files, load_rules, scan_files
+    from khusela.cyber.sigma import Scanner, ScanStats, detection_record, input_files, load_rules
 
+    files = input_files(paths)
     ruleset = load_rules(rules)
-    files = evtx_files(paths)
-    stats = ReadStats()
+    if not ruleset.rules:
+        raise KhuselaError(f"no usable Sigma rules under {', '.join(map(str, rules))}")
+    stats = ScanStats()
     detections = 0
-    for rule, event, file in scan_files(Router(ruleset.rules), files, stats):
+    for found in Scanner(ruleset.rules, year=year).scan(files, stats):
         detections += 1
-        print(json.dumps(detection_record(rule, event, file), ensure_ascii=False, default=str), flush=True)
+        print(json.dumps(detection_record(found), ensure_ascii=False, default=str), flush=True)
     for failure in ruleset.failures:
         print(f"unsupported rule {failure.path}: {failure.reason}", file=sys.stderr)
-    for problem in stats.errors:
+    for problem in stats.windows.errors[:20]:
         print(f"read error {problem}", file=sys.stderr)
+    malformed = dict(stats.windows.by_reason) | {f"text: {k}": v for k, v in stats.text.malformed.items()}
     print(
-        f"rules loaded {len(ruleset.rules)}, unsupported {len(ruleset.failures)}; files {len(files)}, "
-        f"events {stats.events}, read errors {len(stats.errors)}; detections {detections}",
+        f"rules loaded {len(ruleset.rules)}, unsupported {len(ruleset.failures)}; files {stats.files}, "
+        f"events {stats.events}, malformed {stats.malformed} {malformed or ''}, "
+        f"read errors {len(stats.windows.errors)}; detections {detections}",
         file=sys.stderr,
     )

@@ -45,6 +45,8 @@ class Action(StrEnum):
     EVIDENCE_EXPORT = "evidence.export"
     CYBER_READ = "cyber.read"
     CYBER_RESPOND = "cyber.respond"
+    CYBER_INGEST = "cyber.ingest"
+    CYBER_REPORT = "cyber.report"
     INTEL_READ = "intel.read"
     INTEL_WRITE = "intel.write"
     RISK_READ = "risk.read"
@@ -68,6 +70,7 @@ GRANTS: dict[Role, dict[Action, Scope]] = {
     Role.RESIDENT: {A.ME_READ: S.OWN, A.PANIC_RAISE: S.OWN, A.PANIC_READ: S.OWN},
     Role.OPERATOR: {
         A.ME_READ: S.OWN,
+        A.CYBER_REPORT: S.OWN,
         A.AGENCY_READ: S.ALL,
         A.PANIC_READ: S.JURISDICTION,
         A.PANIC_DISPATCH: S.JURISDICTION,
@@ -82,13 +85,21 @@ GRANTS: dict[Role, dict[Action, Scope]] = {
     },
     Role.RESPONDER: {
         A.ME_READ: S.OWN,
+        A.CYBER_REPORT: S.OWN,
         A.PANIC_READ: S.AGENCY,
         A.UNIT_READ: S.AGENCY,
         A.UNIT_UPDATE: S.AGENCY,
     },
-    Role.SOC_ANALYST: {A.ME_READ: S.OWN, A.CYBER_READ: S.ALL, A.CYBER_RESPOND: S.ALL},
+    Role.SOC_ANALYST: {
+        A.ME_READ: S.OWN,
+        A.CYBER_READ: S.ALL,
+        A.CYBER_RESPOND: S.ALL,
+        A.CYBER_INGEST: S.ALL,
+        A.CYBER_REPORT: S.OWN,
+    },
     Role.INTEL_ANALYST: {
         A.ME_READ: S.OWN,
+        A.CYBER_REPORT: S.OWN,
         A.AGENCY_READ: S.ALL,
         A.INTEL_READ: S.ALL,
         A.INTEL_WRITE: S.AGENCY,
@@ -96,6 +107,7 @@ GRANTS: dict[Role, dict[Action, Scope]] = {
     },
     Role.MUNICIPAL_OFFICIAL: {
         A.ME_READ: S.OWN,
+        A.CYBER_REPORT: S.OWN,
         A.RISK_READ: S.JURISDICTION,
         A.RISK_WRITE: S.JURISDICTION,
         A.KPI_READ: S.JURISDICTION,
@@ -109,6 +121,7 @@ GRANTS: dict[Role, dict[Action, Scope]] = {
     },
     Role.OVERSIGHT: {
         A.ME_READ: S.OWN,
+        A.CYBER_REPORT: S.OWN,
         A.AGENCY_READ: S.ALL,
         A.AUDIT_READ: S.ALL,
         A.EVIDENCE_READ: S.ALL,
@@ -118,6 +131,7 @@ GRANTS: dict[Role, dict[Action, Scope]] = {
     },
     Role.ADMIN: {
         A.ME_READ: S.OWN,
+        A.CYBER_REPORT: S.OWN,
         A.AGENCY_READ: S.ALL,
         A.AGENCY_MANAGE: S.ALL,
         A.USER_READ: S.ALL,
@@ -127,6 +141,7 @@ GRANTS: dict[Role, dict[Action, Scope]] = {
         A.CCTV_READ: S.ALL,
         A.CCTV_MANAGE: S.ALL,
         A.AUDIT_READ: S.ALL,
+        A.CYBER_INGEST: S.ALL,
     },
 }
 

@@ -6,6 +6,7 @@ from khusela.audit import tables as _audit_tables
 from khusela.bus import tables as _bus_tables
 from khusela.cctv import tables as _cctv_tables
 from khusela.cctv.recording import tables as _recording_tables
+from khusela.cyber.soc import tables as _cyber_tables
 from khusela.evidence import tables as _evidence_tables
 from khusela.identity import tables as _identity_tables
 from khusela.panic import tables as _panic_tables
@@ -18,6 +19,7 @@ _MODULES = (
     _bus_tables,
     _cctv_tables,
     _recording_tables,
+    _cyber_tables,
     _evidence_tables,
     _identity_tables,
     _panic_tables,

@@ -9,6 +9,7 @@ import { mountCctv } from "./cctv.js";
 import { mountKpis } from "./kpis.js";
 import { SHORTCUTS } from "./keyboard.js";
 import { mountLive } from "./live.js";
+import { mountSoc } from "./soc.js";
 import { isMuted, setMuted, unlock, unlockOnFirstGesture } from "./sound.js";
 
 const $ = (id) => document.getElementById(id);
@@ -60,6 +61,12 @@ const VIEWS = {
     allowed: (p) => p.has("cctv.read"),
     refusal: "Your role does not include the CCTV cameras.",
     mount: (container) => mountCctv(container, api, me),
+  },
+  soc: {
+    label: "SOC",
+    allowed: (p) => p.has("cyber.read"),
+    refusal: "Your role does not include the SOC (the cybersecurity command centre).",
+    mount: (container) => mountSoc(container, api, me),
   },
   admin: {
     label: "Administration",

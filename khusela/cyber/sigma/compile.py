@@ -39,6 +39,8 @@ from sigma.types import (
     SpecialChars,
 )
 
+from khusela.cyber.sigma.fields import canonical
+
 Event = Mapping[str, object]
 Matcher = Callable[[Event], bool]
 ValueTest = Callable[[object], bool]
@@ -55,13 +57,15 @@ def compile_tree(tree: Tree) -> Matcher:
         parts = [compile_tree(arg) for arg in tree.args]
         return lambda event: all(part(event) for part in parts)
     if isinstance(tree, ConditionOR):
-        parts = [compile_tree(arg) for arg in tree.args]
+        parts = _grouped_or(tree.args)
+        if len(parts) == 1:
+            return parts[0]
         return lambda event: any(part(event) for part in parts)
     if isinstance(tree, ConditionNOT):
         inner = compile_tree(tree.args[0])
         return lambda event: not inner(event)
     if isinstance(tree, ConditionFieldEqualsValueExpression):
-        return _field_matcher(tree.field, tree.value)
+        return _field_matcher(canonical(tree.field), tree.value)
     if isinstance(tree, ConditionValueExpression):
         return _keyword_matcher(tree.value)
     raise UnsupportedRule(f"condition element {type(tree).__name__}")
@@ -76,6 +80,8 @@ def _field_matcher(name: str, value: SigmaType) -> Matcher:
     if isinstance(value, SigmaFieldReference):
         return _field_reference(name, value)
     if isinstance(value, SigmaExpansion):
+        if all(_is_value_test(item) for item in value.values):
+            return _value_group(name, _flat_values(value))
         parts = [_field_matcher(name, item) for item in value.values]
         return lambda event: any(part(event) for part in parts)
     test = value_test(value)
@@ -89,12 +95,121 @@ def _field_matcher(name: str, value: SigmaType) -> Matcher:
 
 def _keyword_matcher(value: SigmaType) -> Matcher:
     """Field-less values search every field's text, as Sigma keyword lists do over the raw message."""
+    return _keyword_group(_flat_values(value))
+
+
+def _flat_values(value: SigmaType) -> list[SigmaType]:
     if isinstance(value, SigmaExpansion):
-        parts = [_keyword_matcher(item) for item in value.values]
-        return lambda event: any(part(event) for part in parts)
-    if isinstance(value, SigmaString):
-        value = _unanchored(value)
-    test = value_test(value)
+        return [item for inner in value.values for item in _flat_values(inner)]
+    return [value]
+
+
+def _is_value_test(value: SigmaType) -> bool:
+    if isinstance(value, SigmaExpansion):
+        return all(_is_value_test(item) for item in value.values)
+    return not isinstance(value, (SigmaNull, SigmaExists, SigmaFieldReference))
+
+
+def _grouped_or(args: list[Tree]) -> list[Matcher]:
+    """An OR's alternatives, with those testing the same field (or keywords) merged into one matcher.
+
+    pySigma turns a value list into an OR of one comparison per value; merged, the field is read and
+    lowered once and plain literals are tested as a set lookup and tuple ``startswith``/``endswith``.
+    """
+    by_field: dict[str, list[SigmaType]] = {}
+    keywords: list[SigmaType] = []
+    parts: list[Matcher] = []
+    for arg in args:
+        if isinstance(arg, ConditionFieldEqualsValueExpression) and _is_value_test(arg.value):
+            by_field.setdefault(canonical(arg.field), []).extend(_flat_values(arg.value))
+        elif isinstance(arg, ConditionValueExpression):
+            keywords.extend(_flat_values(arg.value))
+        else:
+            parts.append(compile_tree(arg))
+    parts.extend(_value_group(name, values) for name, values in by_field.items())
+    if keywords:
+        parts.append(_keyword_group(keywords))
+    return parts
+
+
+class _Literals:
+    """Uncased plain strings of one OR group, by shape, tested on the once-lowered text."""
+
+    def __init__(self) -> None:
+        self.equal: set[str] = set()
+        self.prefix: list[str] = []
+        self.suffix: list[str] = []
+        self.contains: list[str] = []
+        self.others: list[ValueTest] = []
+
+    def add(self, value: SigmaType) -> None:
+        shape = _literal_shape(value)
+        if shape is None:
+            self.others.append(value_test(value))
+        else:
+            kind, text = shape
+            {"eq": self.equal.add, "start": self.prefix.append, "end": self.suffix.append}.get(
+                kind, self.contains.append
+            )(text)
+
+    def test(self) -> Callable[[object], bool]:
+        equal, prefix, suffix = frozenset(self.equal), tuple(self.prefix), tuple(self.suffix)
+        contains, others = tuple(self.contains), tuple(self.others)
+
+        def test(found: object) -> bool:
+            text = found.lower() if type(found) is str else str(found).lower()
+            if text in equal or (prefix and text.startswith(prefix)) or (suffix and text.endswith(suffix)):
+                return True
+            for needle in contains:
+                if needle in text:
+                    return True
+            return any(other(found) for other in others)
+
+        return test
+
+
+def _literal_shape(value: SigmaType) -> tuple[str, str] | None:  # noqa: PLR0911 - one case per shape
+    """``(kind, lowered literal)`` for an uncased string that is exact, prefix*, *suffix or *infix*."""
+    if not isinstance(value, SigmaString) or isinstance(value, SigmaCasedString):
+        return None
+    if value.contains_placeholder():
+        raise UnsupportedRule("placeholder value (%name%) needs a pipeline")
+    parts = list(value.s)
+    multi = SpecialChars.WILDCARD_MULTI
+    if any(not isinstance(p, str) and p is not multi for p in parts):
+        return None
+    inner = [p for p in parts if isinstance(p, str)]
+    if len(inner) > 1 or (parts and all(p is multi for p in parts)):
+        return None
+    text = inner[0].lower() if inner else ""
+    if parts == inner:
+        return ("eq", text)
+    if len(parts) == 2:
+        return ("end", text) if parts[0] is multi else ("start", text)
+    if len(parts) == 3 and parts[0] is multi and parts[2] is multi:
+        return ("in", text)
+    return None
+
+
+def _value_group(name: str, values: list[SigmaType]) -> Matcher:
+    literals = _Literals()
+    for value in values:
+        literals.add(value)
+    test = literals.test()
+
+    def match(event: Event) -> bool:
+        found = event.get(name)
+        return found is not None and test(found)
+
+    return match
+
+
+def _keyword_group(values: list[SigmaType]) -> Matcher:
+    """Field-less values search every field's text, as Sigma keyword lists do over the raw message."""
+    literals = _Literals()
+    for value in values:
+        literals.add(_unanchored(value) if isinstance(value, SigmaString) else value)
+    test = literals.test()
     return lambda event: any(test(found) for found in event.values() if found is not None)
 
 
@@ -111,8 +226,10 @@ def _unanchored(value: SigmaString) -> SigmaString:
 
 
 def _field_reference(name: str, ref: SigmaFieldReference) -> Matcher:
+    other = canonical(ref.field)
+
     def match(event: Event) -> bool:
-        left, right = event.get(name), event.get(ref.field)
+        left, right = event.get(name), event.get(other)
         if left is None or right is None:
             return False
         a, b = str(left).lower(), str(right).lower()

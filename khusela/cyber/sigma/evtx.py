@@ -9,14 +9,18 @@ flattened into one dict with those names. A damaged file or record is counted wi
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from evtx import PyEvtxParser
 
+from khusela.cyber.sigma.fields import canonical_keys
+
 FlatEvent = dict[str, object]
 _MAX_CONSECUTIVE_ERRORS = 1000
+_MAX_LISTED = 1000
 
 
 @dataclass(slots=True)
@@ -25,6 +29,17 @@ class ReadStats:
 
     events: int = 0
     errors: list[str] = field(default_factory=list)
+    by_reason: Counter[str] = field(default_factory=Counter)
+
+    def malformed(self, source: str, line: int, reason: str) -> None:
+        """Count a line that is not an event; the first thousand are also listed with their place."""
+        self.by_reason[reason.split(":", maxsplit=1)[0]] += 1
+        if len(self.errors) < _MAX_LISTED:
+            self.errors.append(f"{source}:{line}: {reason}")
+
+    @property
+    def malformed_count(self) -> int:
+        return sum(self.by_reason.values())
 
 
 def read_evtx(path: str | Path, stats: ReadStats | None = None) -> Iterator[FlatEvent]:
@@ -74,7 +89,7 @@ def flatten(document: dict[str, object]) -> FlatEvent:
         data = root.get(section)
         if isinstance(data, dict):
             _flatten_data(data, flat)
-    return flat
+    return canonical_keys(flat)
 
 
 def _flatten_system(system: dict[str, object], flat: FlatEvent) -> None:

@@ -14,7 +14,7 @@ import yaml
 from sigma.exceptions import SigmaError
 from sigma.rule import SigmaRule
 
-from khusela.cyber.sigma.compile import Event, Matcher, UnsupportedRule, compile_tree
+from khusela.cyber.sigma.compile import Event, Matcher, Tree, UnsupportedRule, compile_tree
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +31,9 @@ class CompiledRule:
     service: str | None
     path: str
     matcher: Matcher
+    trees: tuple[Tree, ...] = field(
+        default=(), compare=False
+    )  # the parsed conditions, for the router's prefilter (see anchors.py)
 
     def matches(self, event: Event) -> bool:
         return self.matcher(event)
@@ -76,6 +79,7 @@ def compile_rule(rule: SigmaRule, path: str = "<memory>") -> CompiledRule:
         service=source.service,
         path=path,
         matcher=matcher,
+        trees=tuple(trees),
     )
 
 
