@@ -18,6 +18,7 @@ from khusela.cyber.cli import app as cyber_app
 from khusela.evidence.cli import app as evidence_app
 from khusela.identity import directory, totp
 from khusela.identity.model import SYSTEM, AgencyType, Clearance, Jurisdiction, Role
+from khusela.risk.cli import app as risk_app
 
 app = typer.Typer(
     help="Khusela public-safety operations platform.", no_args_is_help=True, add_completion=False
@@ -33,6 +34,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(cctv_app, name="cctv")
 app.add_typer(evidence_app, name="evidence")
 app.add_typer(cyber_app, name="cyber")
+app.add_typer(risk_app, name="risk")
 
 _settings, _database = cli_support.settings, cli_support.database
 out, err, friendly = cli_support.out, cli_support.err, cli_support.friendly
