@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from khusela.cyber.ingest.syslog import Framer, Malformed, SyslogRecord, parse
 
+UDP_BUFFER_BYTES = 8 * 1024 * 1024
+"""Asked of the kernel for the UDP socket (capped by net.core.rmem_max): UDP has no push-back."""
 OnRecord = Callable[[SyslogRecord], None]
 OnMalformed = Callable[[Malformed], None]
 
@@ -65,6 +68,10 @@ class SyslogListener:
             )
             self._transport = transport
             self.udp_port = transport.get_extra_info("sockname")[1]
+            sock = transport.get_extra_info("socket")
+            if sock is not None:  # a burst larger than the default buffer would be lost in the kernel
+                with contextlib.suppress(OSError):
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, UDP_BUFFER_BYTES)
         if self._tcp:
             self._server = await asyncio.start_server(self._serve, self.host, self.port)
             self.tcp_port = self._server.sockets[0].getsockname()[1]
