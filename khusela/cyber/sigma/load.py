@@ -11,10 +11,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+from sigma.collection import SigmaCollection
+from sigma.correlations import SigmaCorrelationRule
 from sigma.exceptions import SigmaError
 from sigma.rule import SigmaRule
 
 from khusela.cyber.sigma.compile import Event, Matcher, Tree, UnsupportedRule, compile_tree
+from khusela.cyber.sigma.correlation import CompiledCorrelation, compile_correlation
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +37,7 @@ class CompiledRule:
     trees: tuple[Tree, ...] = field(
         default=(), compare=False
     )  # the parsed conditions, for the router's prefilter (see anchors.py)
+    name: str | None = field(default=None, compare=False)  # what correlation rules may call it by
 
     def matches(self, event: Event) -> bool:
         return self.matcher(event)
@@ -53,6 +57,7 @@ class RuleSet:
 
     rules: list[CompiledRule] = field(default_factory=list)
     failures: list[RuleFailure] = field(default_factory=list)
+    correlations: list[CompiledCorrelation] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -80,6 +85,7 @@ def compile_rule(rule: SigmaRule, path: str = "<memory>") -> CompiledRule:
         path=path,
         matcher=matcher,
         trees=tuple(trees),
+        name=rule.name,
     )
 
 
@@ -98,13 +104,30 @@ def load_rules(folders: Iterable[str | Path]) -> RuleSet:
         files = [root_path] if root_path.is_file() else sorted(_rule_files(root_path))
         for file in files:
             try:
-                result.rules.append(load_text(file.read_text(encoding="utf-8"), str(file)))
+                text = file.read_text(encoding="utf-8")
+                if _is_collection(text):
+                    _load_collection(text, str(file), result)
+                else:
+                    result.rules.append(load_text(text, str(file)))
             except (SigmaError, UnsupportedRule, yaml.YAMLError) as exc:
                 result.failures.append(RuleFailure(str(file), _one_line(exc)))
             except (OSError, UnicodeDecodeError, ValueError, TypeError, KeyError, AttributeError) as exc:
                 # pySigma lets some malformed-YAML errors through as plain Python exceptions.
                 result.failures.append(RuleFailure(str(file), f"{type(exc).__name__}: {_one_line(exc)}"))
     return result
+
+
+def _is_collection(text: str) -> bool:
+    """Several YAML documents (a correlation with its base rules) or a lone correlation rule."""
+    return "\ncorrelation:" in text or text.startswith("correlation:") or "\n---" in text
+
+
+def _load_collection(text: str, path: str, result: RuleSet) -> None:
+    for rule in SigmaCollection.from_yaml(text).rules:
+        if isinstance(rule, SigmaCorrelationRule):
+            result.correlations.append(compile_correlation(rule, path))
+        elif isinstance(rule, SigmaRule):
+            result.rules.append(compile_rule(rule, path))
 
 
 def _rule_files(root: Path) -> Iterable[Path]:

@@ -34,6 +34,7 @@ from khusela.cyber.ingest import Malformed, SyslogRecord, normalise, parse_acces
 from khusela.cyber.ingest.listener import SyslogListener
 from khusela.cyber.ingest.normalise import Event as LogEvent
 from khusela.cyber.sigma import CompiledRule, load_rules
+from khusela.cyber.sigma.correlation import CompiledCorrelation, CorrelationEngine, Firing
 from khusela.cyber.sigma.scan import Scanner
 from khusela.cyber.soc import actions, alerts
 from khusela.cyber.soc.alerts import Detection, SampleEvent
@@ -85,21 +86,35 @@ class PipelineStats:
 class Detector:
     """Sigma rules and the correlator over one batch of arrivals; pure CPU, run in a thread."""
 
-    def __init__(self, rules: Iterable[CompiledRule], correlator: Correlator | None = None) -> None:
+    def __init__(
+        self,
+        rules: Iterable[CompiledRule],
+        correlator: Correlator | None = None,
+        correlations: Iterable[CompiledCorrelation] = (),
+    ) -> None:
         self.scanner = Scanner(rules)
         self.correlator = correlator or Correlator()
+        self.sigma_correlations = CorrelationEngine(correlations)
         self._reported: dict[int, int] = {}
 
     def run(self, batch: list[Arrival]) -> list[Detection]:
-        grouped: dict[tuple[str, str | None, str | None], list[tuple[CompiledRule, Arrival]]] = defaultdict(
-            list
-        )
+        grouped: dict[tuple[str, str | None, str | None], list[tuple[CompiledRule, Arrival]]]
+        grouped = defaultdict(list)
+        fired: dict[int, Firing] = {}
+        correlations = self.sigma_correlations
         for arrival in batch:
             for rule in self._rules_firing(arrival.event):
-                grouped[(rule.id, _text(arrival.event, "Computer"), _source(arrival.event))].append(
-                    (rule, arrival)
-                )
+                if correlations.watches(rule.id, rule.name):
+                    # a correlation's base rule alerts through the correlation, not on every match
+                    when = _event_time_of(arrival)
+                    for firing in correlations.feed(rule.id, rule.name, arrival.event, when):
+                        fired[id(firing)] = firing
+                    continue
+                key = (rule.id, _text(arrival.event, "Computer"), _source(arrival.event))
+                grouped[key].append((rule, arrival))
         detections = [self._sigma(hits) for hits in grouped.values()]
+        received = batch[-1].received_at if batch else datetime.now(UTC)
+        detections.extend(self._firing_detection(firing, received) for firing in fired.values())
         for arrival in batch:
             if isinstance(arrival.event, LogEvent):
                 self.correlator.feed(arrival.event)
@@ -131,6 +146,29 @@ class Detector:
             count=len(hits),
             samples=[_sample(a) for _, a in hits[: alerts.MAX_SAMPLES]],
             detail={"rule_path": Path(rule.path).name, "monotonic": min(a.monotonic for _, a in hits)},
+        )
+
+    def _firing_detection(self, firing: Firing, received_at: datetime) -> Detection:
+        """A Sigma correlation's new firing (all its events) or its growth since last reported."""
+        seen = self._reported.get(id(firing), 0)
+        self._reported[id(firing)] = firing.count
+        rule = firing.correlation
+        first = firing.samples[0] if firing.samples else {}
+        return Detection(
+            kind="correlation",
+            rule_id=rule.id,
+            title=rule.title,
+            severity=rule.level or "medium",
+            received_at=received_at,
+            author=rule.author,
+            tags=rule.tags,
+            source=_source(first),
+            host=_text(first, "Computer"),
+            first_seen=firing.first_seen,
+            last_seen=firing.last_seen,
+            count=firing.count - seen,
+            samples=[_mapping_sample(e, received_at) for e in firing.samples] if seen == 0 else [],
+            detail={"group": dict(zip(rule.group_by, firing.group, strict=True)), "measure": firing.measure},
         )
 
     def _correlation_changes(self, received_at: datetime) -> list[Detection]:
@@ -192,6 +230,20 @@ def _source(event: Mapping[str, object]) -> str | None:
         if value not in (None, "", "-", "::1", "127.0.0.1"):
             return str(value)[:64]
     return None
+
+
+def _mapping_sample(event: Mapping[str, object], received_at: datetime) -> SampleEvent:
+    if isinstance(event, LogEvent):
+        return SampleEvent(
+            fields=dict(event.fields), raw=event.raw, at=event.timestamp, received_at=received_at
+        )
+    return SampleEvent(fields=dict(event), raw="", at=_event_time(event), received_at=received_at)
+
+
+def _event_time_of(arrival: Arrival) -> datetime:
+    event = arrival.event
+    when = event.timestamp if isinstance(event, LogEvent) else _event_time(event)
+    return when or arrival.received_at
 
 
 def _sample(arrival: Arrival) -> SampleEvent:
@@ -314,8 +366,13 @@ class CyberPipeline:
         ruleset = load_rules([f for f in folders if f.exists()])
         self.stats.rules_loaded = len(ruleset.rules)
         self.stats.rules_unsupported = len(ruleset.failures)
-        log.info("cyber.rules_loaded", rules=len(ruleset.rules), unsupported=len(ruleset.failures))
-        return Detector(ruleset.rules)
+        log.info(
+            "cyber.rules_loaded",
+            rules=len(ruleset.rules),
+            correlations=len(ruleset.correlations),
+            unsupported=len(ruleset.failures),
+        )
+        return Detector(ruleset.rules, correlations=ruleset.correlations)
 
     def _process(self, batch: list[Arrival]) -> None:
         assert self._detector is not None  # set before the loop starts
