@@ -90,7 +90,11 @@ def test_a_camera_goes_online_detects_people_dies_and_comes_back(
             assert isinstance(sha, str)
             assert local_store(tmp_path).verify(sha) > 0
             assert "cctv.event" in _subjects(database)
-            assert (supervisor.health_of(row["id"]) or {})["measured_fps"] > 2.0
+            wait_for(  # measured over a sliding window: give it a few seconds on a busy machine
+                lambda: float((supervisor.health_of(row["id"]) or {}).get("measured_fps", 0.0)) > 2.0,
+                15,
+                "frames analysed at more than 2 fps",
+            )
 
             camera.stop()
             stopped = time.monotonic()
