@@ -118,6 +118,9 @@ def bootstrap(settings: Settings, *, db: Database | None = None, bus: EventBus |
     from khusela.cyber.soc import pipeline as cyber_pipeline  # SOC ingest, detection, response files
 
     platform.background.extend(cyber_pipeline.services(platform))
+    from khusela.risk import live as risk_live  # panic, CCTV and cyber events → risk incidents
+
+    platform.background.extend(risk_live.services(platform))
     if settings.environment is Environment.DEMO:
         from khusela.demo.fleet import DemoFleet
 

@@ -18,6 +18,8 @@ from khusela.cyber.cli import app as cyber_app
 from khusela.evidence.cli import app as evidence_app
 from khusela.identity import directory, totp
 from khusela.identity.model import SYSTEM, AgencyType, Clearance, Jurisdiction, Role
+from khusela.intel.cli import app as intel_app
+from khusela.partners.cli import app as partners_app
 from khusela.risk.cli import app as risk_app
 
 app = typer.Typer(
@@ -34,6 +36,8 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(cctv_app, name="cctv")
 app.add_typer(evidence_app, name="evidence")
 app.add_typer(cyber_app, name="cyber")
+app.add_typer(intel_app, name="intel")
+app.add_typer(partners_app, name="partners")
 app.add_typer(risk_app, name="risk")
 
 _settings, _database = cli_support.settings, cli_support.database

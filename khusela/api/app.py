@@ -21,12 +21,21 @@ from khusela.cyber.soc import api as cyber_api
 from khusela.cyber.soc import phish_reports
 from khusela.evidence import api as evidence_api
 from khusela.identity.api import router as identity_router
+from khusela.intel import api as intel_api
+from khusela.intel.api_federation import MAX_ENVELOPE_BYTES as INTEL_MAX_ENVELOPE
+from khusela.intel.api_federation import router as intel_federation_router
+from khusela.intel.api_graph import router as intel_graph_router
 from khusela.panic.api import router as panic_router
 from khusela.panic.channels_api import router as panic_channels_router
 from khusela.panic.dispatch_api import router as panic_dispatch_router
 from khusela.panic.exchange.api import router as panic_exchange_router
 from khusela.panic.partners.api import router as panic_partners_router
 from khusela.panic.units_api import router as panic_units_router
+from khusela.partners import api as partners_api
+from khusela.partners import media as partners_media
+from khusela.partners.api_community import router as partners_community_router
+from khusela.partners.api_tips import router as partners_tips_router
+from khusela.risk import api as risk_api
 from khusela.web.api import router as console_router
 from khusela.web.routes import router as web_router
 from khusela.web.routes import static_files
@@ -66,7 +75,14 @@ def create_app(platform: Platform) -> FastAPI:
         cctv_events_router,
         cctv_recording_router,
         evidence_api.router,
+        intel_api.router,
+        intel_graph_router,
+        intel_federation_router,
         cyber_api.router,
+        partners_api.router,
+        partners_community_router,
+        partners_tips_router,
+        risk_api.router,
         feed_router,
         console_router,
         web_router,
@@ -82,8 +98,11 @@ def create_app(platform: Platform) -> FastAPI:
         larger={
             re.escape(cctv_api.IMPORT_PATH): cctv_api.MAX_CSV_BYTES,
             evidence_api.UPLOAD_PATH: evidence_api.MAX_UPLOAD_BYTES,
+            re.escape(intel_api.IMPORT_PATH): intel_api.MAX_IMPORT_BYTES,
+            re.escape("/api/intel/federation/envelopes"): INTEL_MAX_ENVELOPE,
             re.escape(cyber_api.INGEST_PATH): cyber_api.MAX_INGEST_BYTES,
             re.escape(cyber_api.PHISH_PATH): phish_reports.MAX_EML_BYTES,
+            partners_api.UPLOAD_PATHS: partners_media.MAX_DOCUMENT_BYTES,
         },
     )
     app.add_middleware(

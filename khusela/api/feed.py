@@ -29,6 +29,9 @@ decided per connection by the access policy, below the API, exactly as for the l
   and locality, carried in the payload);
 - `cyber.alert_raised|alert_changed`, `cyber.action_changed`: `CYBER_READ` (the SOC's
   analysts: the queue is province-wide);
+- `intel.item_submitted|revised|shared|revoked`: the intel need-to-know rule
+  (`khusela.intel.access.can_read`: clearance, agency, TLP, distribution, sharing groups),
+  from the access fields the event carries; a revocation reaches those who could see the item;
 - any other subject: nobody, until a rule for it is written here.
 """
 
@@ -57,6 +60,7 @@ from khusela.core.events import Event
 from khusela.identity.authenticator import Authenticator
 from khusela.identity.model import Principal
 from khusela.identity.policy import Action, Resource, Scope, can, scope_of
+from khusela.intel import access as intel_access
 from khusela.panic import records
 from khusela.panic.events import ALERT_CHANGED, ALERT_RAISED, ESCALATED, UNIT_CHANGED
 from khusela.panic.queries import alert_resource
@@ -154,6 +158,15 @@ def _soc_audience(_event: Event) -> Audience:
     return view
 
 
+def _intel_audience(event: Event) -> Audience:
+    item = intel_access.from_payload(event.payload)
+
+    def view(principal: Principal) -> View | None:
+        return View.FULL if intel_access.can_read(principal, item, event.occurred_at) else None
+
+    return view
+
+
 AUDIENCES: dict[str, Callable[[Event], Audience]] = {
     ALERT_RAISED: _alert_audience,
     ALERT_CHANGED: _alert_audience,
@@ -165,6 +178,10 @@ AUDIENCES: dict[str, Callable[[Event], Audience]] = {
     "cyber.alert_raised": _soc_audience,
     "cyber.alert_changed": _soc_audience,
     "cyber.action_changed": _soc_audience,
+    "intel.item_submitted": _intel_audience,
+    "intel.item_revised": _intel_audience,
+    "intel.item_shared": _intel_audience,
+    "intel.item_revoked": _intel_audience,
 }
 """Subject → who may see an event of it. A subject missing here reaches nobody."""
 
@@ -211,7 +228,7 @@ class FeedHub:
         self,
         bus: EventBus,
         db: Database,
-        patterns: Sequence[str] = ("panic.>", "cctv.>", "cyber.>"),
+        patterns: Sequence[str] = ("panic.>", "cctv.>", "cyber.>", "intel.>"),
         *,
         queue_size: int = QUEUE_SIZE,
         heartbeat_seconds: float = HEARTBEAT_SECONDS,

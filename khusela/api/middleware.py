@@ -8,7 +8,9 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import os
 import re
 import time
 import uuid
@@ -19,7 +21,7 @@ import structlog
 from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from khusela.api.ratelimit import RateLimiter
+from khusela.api.ratelimit import MemoryRateLimiter, RateLimiter
 
 log = structlog.get_logger("khusela.access")
 
@@ -207,8 +209,17 @@ class RateLimit:
     # resident's repeat presses join the open alert anyway.
     PANIC_PRESS = "/api/panic/alerts"
 
+    # Anonymous tips (khusela.partners.tips): the shared limiter would write the tipster's
+    # address into Redis. These routes are counted in this process's memory instead, under a
+    # keyed hash whose key is random per process and never stored, so no bucket name can be
+    # turned back into an address, and every bucket is forgotten on restart.
+    ANONYMOUS_PREFIXES = ("/api/partners/tips",)
+    ANONYMOUS_PER_MINUTE = 20
+
     def __init__(self, app: ASGIApp, limiter: RateLimiter, known_token: Callable[[str], bool]) -> None:
         self.app, self.limiter, self.known_token = app, limiter, known_token
+        self.anonymous = MemoryRateLimiter(self.ANONYMOUS_PER_MINUTE)
+        self._anonymous_key = os.urandom(32)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
@@ -219,7 +230,11 @@ class RateLimit:
         ):
             await self.app(scope, receive, send)
             return
-        if not await self.limiter.allow(client_key(scope, self.known_token)):
+        if scope["path"].startswith(self.ANONYMOUS_PREFIXES):
+            allowed = await self.anonymous.allow(anonymous_key(scope, self._anonymous_key))
+        else:
+            allowed = await self.limiter.allow(client_key(scope, self.known_token))
+        if not allowed:
             await _send_problem(
                 send,
                 429,
@@ -240,3 +255,10 @@ def client_key(scope: Scope, known_token: Callable[[str], bool]) -> str:
             return "t:" + hashlib.sha256(token.encode()).hexdigest()[:32]
     client: Any = scope.get("client")
     return "a:" + (str(client[0]) if client else "unknown")
+
+
+def anonymous_key(scope: Scope, key: bytes) -> str:
+    """A bucket name for an anonymous caller that cannot be reversed to its address."""
+    client: Any = scope.get("client")
+    address = str(client[0]) if client else "unknown"
+    return "x:" + hmac.new(key, address.encode(), hashlib.sha256).hexdigest()[:32]

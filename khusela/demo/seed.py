@@ -14,6 +14,7 @@ from sqlalchemy import Connection, insert, select
 from khusela.core.gazetteer import BundledGazetteer
 from khusela.core.ids import new_id
 from khusela.demo.geodata import Province, gauteng
+from khusela.demo.risk import seed_risk
 from khusela.demo.soc import seed_soc
 from khusela.identity import directory
 from khusela.identity.model import SYSTEM, AgencyType, Clearance, Jurisdiction, Role
@@ -128,6 +129,7 @@ def seed(conn: Connection, province: Province | None = None) -> None:
     _seed_history(conn, gp, ids)
     _seed_residents_and_alerts(conn)
     seed_soc(conn)
+    seed_risk(conn, gp, datetime.now(UTC))
 
 
 # A few open alerts at real places, so the console has something to show on first start.

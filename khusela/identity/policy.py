@@ -10,6 +10,12 @@ A role grants an action at a *scope*: ALL, the agency's JURISDICTION, its own AG
 the user's OWN records. On top of the scope, an object's classification must not exceed
 the caller's clearance, and an object restricted to sharing groups is visible only to
 members of one of them (and to its originating agency).
+
+A module whose objects carry their own sharing rules (intel: TLP, distribution lists, sharing
+groups that *widen* an item's audience) states, per caller, whether the object is `granted`
+to them; a grant stands in for the scope (it never lifts the clearance check). The module
+computes the grant in both faces (`Resource.granted`, `Columns.granted`) and keeps them in
+agreement with its own property test.
 """
 
 from __future__ import annotations
@@ -49,6 +55,7 @@ class Action(StrEnum):
     CYBER_REPORT = "cyber.report"
     INTEL_READ = "intel.read"
     INTEL_WRITE = "intel.write"
+    INTEL_AGGREGATE = "intel.aggregate"
     RISK_READ = "risk.read"
     RISK_WRITE = "risk.write"
     PARTNERS_READ = "partners.read"
@@ -82,6 +89,9 @@ GRANTS: dict[Role, dict[Action, Scope]] = {
         A.EVIDENCE_EXPORT: S.AGENCY,
         A.RISK_READ: S.JURISDICTION,
         A.COMMUNITY_READ: S.JURISDICTION,
+        # Tips inbox, community alerts and joint operations of their area (khusela.partners).
+        A.PARTNERS_READ: S.JURISDICTION,
+        A.PARTNERS_WRITE: S.JURISDICTION,
     },
     Role.RESPONDER: {
         A.ME_READ: S.OWN,
@@ -101,8 +111,10 @@ GRANTS: dict[Role, dict[Action, Scope]] = {
         A.ME_READ: S.OWN,
         A.CYBER_REPORT: S.OWN,
         A.AGENCY_READ: S.ALL,
-        A.INTEL_READ: S.ALL,
+        # AGENCY: their agency's items; TLP, distribution and sharing groups widen it (intel.access).
+        A.INTEL_READ: S.AGENCY,
         A.INTEL_WRITE: S.AGENCY,
+        A.INTEL_AGGREGATE: S.JURISDICTION,
         A.RISK_READ: S.JURISDICTION,
     },
     Role.MUNICIPAL_OFFICIAL: {
@@ -111,13 +123,20 @@ GRANTS: dict[Role, dict[Action, Scope]] = {
         A.RISK_READ: S.JURISDICTION,
         A.RISK_WRITE: S.JURISDICTION,
         A.KPI_READ: S.JURISDICTION,
+        # Municipal dashboards: TLP:GREEN/CLEAR counts and maps, never single intel items.
+        A.INTEL_AGGREGATE: S.JURISDICTION,
         A.PARTNERS_READ: S.JURISDICTION,
+        A.PARTNERS_WRITE: S.JURISDICTION,
         A.COMMUNITY_READ: S.JURISDICTION,
     },
     Role.COMMUNITY_PARTNER: {
         A.ME_READ: S.OWN,
         A.COMMUNITY_READ: S.JURISDICTION,
         A.PARTNERS_READ: S.AGENCY,
+        # Their group's patrol reports and its own commitments' progress (khusela.partners).
+        A.PARTNERS_WRITE: S.AGENCY,
+        # OWN: only what intel.access grants them (TLP:CLEAR, or GREEN shared with their group).
+        A.INTEL_READ: S.OWN,
     },
     Role.OVERSIGHT: {
         A.ME_READ: S.OWN,
@@ -157,6 +176,8 @@ class Resource:
     cell: str | None = None
     classification: Clearance = Clearance.UNCLASSIFIED
     sharing_groups: frozenset[str] = frozenset()
+    granted: bool = False
+    """The object's own sharing rules grant it to the caller this resource was built for."""
 
 
 def scope_of(principal: Principal, action: Action) -> Scope | None:
@@ -173,7 +194,7 @@ def can(principal: Principal, action: Action, resource: Resource | None = None) 
     if resource is None:
         return True
     return (
-        _in_scope(principal, scope, resource)
+        (resource.granted or _in_scope(principal, scope, resource))
         and resource.classification <= principal.clearance
         and _shared_with(principal, resource)
     )
@@ -210,7 +231,9 @@ class Columns:
     """The columns of a module's table that the policy filters on; leave out what it lacks.
 
     `restricted` is a clause true when the row is limited to sharing groups, and
-    `shared_with(groups)` one true when it is shared with any of `groups`.
+    `shared_with(groups)` one true when it is shared with any of `groups`. `granted` is a
+    clause, built for one caller, true when the row's own sharing rules grant it to them
+    (OR-ed with the scope, as `Resource.granted` is in `can`).
     """
 
     owner: _Col[str] | None = None
@@ -221,6 +244,7 @@ class Columns:
     classification: _Col[int] | None = None
     restricted: ColumnElement[bool] | None = None
     shared_with: GroupsClause | None = None
+    granted: ColumnElement[bool] | None = None
 
 
 def read_filter(principal: Principal, action: Action, cols: Columns) -> ColumnElement[bool]:
@@ -228,7 +252,8 @@ def read_filter(principal: Principal, action: Action, cols: Columns) -> ColumnEl
     scope = scope_of(principal, action)
     if scope is None:
         return false()
-    clauses = [_scope_clause(principal, scope, cols)]
+    reach = _scope_clause(principal, scope, cols)
+    clauses = [reach if cols.granted is None else or_(reach, cols.granted)]
     if cols.classification is not None:
         clauses.append(cols.classification <= int(principal.clearance))
     if cols.restricted is not None and cols.shared_with is not None:

@@ -17,6 +17,7 @@ from types import MappingProxyType
 
 import h3
 
+from khusela.identity.model import Principal
 from khusela.identity.policy import Resource
 from khusela.intel.grading import Grade, HandlingCode
 from khusela.intel.markings import Marking
@@ -196,10 +197,27 @@ class IntelItem:
         return replace(self, version=self.version + 1, updated_at=at, **changes)  # type: ignore[arg-type]
 
 
-def policy_resource(item: IntelItem) -> Resource:
-    """What `khusela.identity.policy.can` needs to decide on this item (agency, place,
-    classification, sharing groups), so intel's need-to-know is the one access policy."""
+def policy_resource(item: IntelItem, viewer: Principal | None = None) -> Resource:
+    """What `khusela.identity.policy.can` needs to decide on this item for `viewer`: agency,
+    place, classification, and whether TLP, distribution or sharing groups grant it to them
+    (`khusela.intel.access.grant`). Sharing groups *widen* an item's audience, so they are a
+    grant, not the policy's group restriction. Without a viewer, no grant applies."""
+    from khusela.intel.access import Shareable, grant  # access reads tables; the model stays pure
+
     loc = item.locality
+    granted = viewer is not None and grant(
+        viewer,
+        Shareable(
+            agency_id=item.originator.agency_id,
+            author_id=item.originator.author_id,
+            tlp=item.marking.tlp,
+            classification=item.marking.classification,
+            groups=item.sharing_groups,
+            agencies=item.distribution,
+            users=item.distribution,
+            received=item.received_from is not None,
+        ),
+    )
     return Resource(
         owner_id=item.originator.author_id,
         agency_id=item.originator.agency_id,
@@ -207,7 +225,7 @@ def policy_resource(item: IntelItem) -> Resource:
         municipality=loc.municipality,
         cell=loc.cells[0] if loc.cells else None,
         classification=item.marking.classification,
-        sharing_groups=item.sharing_groups,
+        granted=granted,
     )
 
 

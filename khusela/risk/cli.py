@@ -63,7 +63,11 @@ def _plain(value: Any) -> Any:
 def evaluate_command(
     incidents: IncidentsOpt,
     method: Annotated[
-        str, typer.Option(help="naive, kde, prospective, sepp, ensemble, a list, or all.")
+        str,
+        typer.Option(
+            help="naive, naive_ranked, kde, prospective, sepp, blend, ensemble, weighted_ensemble, "
+            "a list, or all."
+        ),
     ] = "all",
     cell_res: ResOpt = 10,
     train_days: Annotated[float, typer.Option(help="Days of data each forecast is fitted on.")] = 365,
@@ -101,7 +105,12 @@ def evaluate_command(
 @friendly
 def forecast_command(
     incidents: IncidentsOpt,
-    method: Annotated[str, typer.Option(help="naive, kde, prospective, sepp or ensemble.")] = "sepp",
+    method: Annotated[
+        str,
+        typer.Option(
+            help="naive, naive_ranked, kde, prospective, sepp, blend, ensemble or weighted_ensemble."
+        ),
+    ] = "sepp",
     cell_res: ResOpt = 10,
     train_days: Annotated[float, typer.Option(help="Days of data the forecast is fitted on.")] = 365,
     horizon_days: Annotated[float, typer.Option(help="Days ahead the forecast covers.")] = 7,
@@ -196,3 +205,52 @@ def trends_command(
     if csv_out:
         saps.write_csv(result, csv_out)
     _dump(result.summary())
+
+
+@app.command("import")
+@friendly
+def import_command(
+    incidents: IncidentsOpt,
+    columns: ColumnsOpt = None,
+    crs: CrsOpt = None,
+    category: CategoryOpt = None,
+) -> None:
+    """Store incidents (time, place, category only) for the map's hotspot and forecast layers."""
+    from khusela import cli_support
+    from khusela.core.gazetteer import BundledGazetteer
+    from khusela.risk.incident_log import store_many
+
+    data = _load(incidents, columns, crs, category)
+    db = cli_support.database(cli_support.settings())
+    with db.write() as conn:
+        stored = store_many(conn, data, BundledGazetteer())
+    print(f"{stored:,} incidents stored", file=sys.stderr)
+
+
+localities_app = typer.Typer(
+    help="Locality boundaries (wards, precincts …) as H3 cells.", no_args_is_help=True
+)
+app.add_typer(localities_app, name="localities")
+
+
+@localities_app.command("import")
+@friendly
+def localities_import_command(
+    geojson: Annotated[Path, typer.Argument(help="GeoJSON FeatureCollection of (Multi)Polygons.")],
+    level: Annotated[str, typer.Option(help="province, district, municipality, ward or precinct.")],
+    code_field: Annotated[str, typer.Option(help="Property holding each boundary's code.")],
+    name_field: Annotated[str, typer.Option(help="Property holding each boundary's name.")],
+    province: Annotated[str, typer.Option(help="Province code, e.g. GP.")] = "GP",
+    parent: Annotated[str | None, typer.Option(help="Parent locality code (else found by overlap).")] = None,
+    cell_res: Annotated[int, typer.Option("--cell-res", help="H3 resolution to fill with (8 or 9).")] = 9,
+) -> None:
+    """Fill each boundary with H3 cells and store it with its place in the hierarchy."""
+    from khusela import cli_support
+    from khusela.risk import localities
+
+    boundaries = localities.read_boundaries(geojson, code_field, name_field, cell_res)
+    db = cli_support.database(cli_support.settings())
+    with db.write() as conn:
+        n = localities.import_boundaries(conn, boundaries, level, province, parent)
+    cells = sum(len(b.cells) for b in boundaries)
+    print(f"{n:,} {level} boundaries stored ({cells:,} cells at res {cell_res})", file=sys.stderr)

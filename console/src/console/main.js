@@ -6,9 +6,12 @@ import "./console.css";
 import { Api } from "../shared/api.js";
 import { mountAdmin } from "./admin.js";
 import { mountCctv } from "./cctv.js";
+import { mountIntel } from "./intel.js";
 import { mountKpis } from "./kpis.js";
 import { SHORTCUTS } from "./keyboard.js";
 import { mountLive } from "./live.js";
+import { mountPartners } from "./partners.js";
+import { mountRisk } from "./risk.js";
 import { mountSoc } from "./soc.js";
 import { isMuted, setMuted, unlock, unlockOnFirstGesture } from "./sound.js";
 
@@ -67,6 +70,24 @@ const VIEWS = {
     allowed: (p) => p.has("cyber.read"),
     refusal: "Your role does not include the SOC (the cybersecurity command centre).",
     mount: (container) => mountSoc(container, api, me),
+  },
+  risk: {
+    label: "Risk",
+    allowed: (p) => p.has("risk.read"),
+    refusal: "Your role does not include the risk register and map.",
+    mount: (container) => mountRisk(container, api, me),
+  },
+  intel: {
+    label: "Intel",
+    allowed: (p) => p.has("intel.read"),
+    refusal: "Your role does not include the Intel desk (intelligence items, entities, requests for information).",
+    mount: (container) => mountIntel(container, api, me),
+  },
+  partners: {
+    label: "Partners",
+    allowed: (p) => p.has("partners.read") || p.has("community.read"),
+    refusal: "Your role does not include the partners panel (agreements, joint operations, community alerts).",
+    mount: (container) => mountPartners(container, api, me),
   },
   admin: {
     label: "Administration",

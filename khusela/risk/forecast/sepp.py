@@ -158,6 +158,7 @@ class SelfExciting:
     max_m: float = 300.0
     background_bandwidth_m: float = 100.0
     min_sigma_m: float = 20.0
+    count_share: float = 0.0
     name: str = "sepp"
 
     def fit(self, history: History, start: int) -> SeppFit:
@@ -173,15 +174,35 @@ class SelfExciting:
             min_sigma_m=self.min_sigma_m,
         )
 
+    def background(self, model: SeppFit, past: History, study: Study, start: int) -> NDArray[np.float64]:
+        """Background rate per m² per day at each cell. With `count_share` s > 0 it is
+        (1 - s) x the fitted kernel background + s x the cell's own long-term rate (its count
+        over the training period / days / cell area): the kernel spreads a busy block's risk
+        over its neighbours, while crime data is sharply place-bound, so part of the surface
+        is kept at cell resolution."""
+        smooth = model.background_at(study.xy)
+        if self.count_share <= 0:
+            return smooth
+        span = max((start - float(past.times.min())) / DAY, 1.0)
+        area = study.spacing_m**2 * math.sqrt(3.0) / 2.0
+        counts = np.bincount(past.cell[past.cell >= 0], minlength=len(study.cells)).astype(np.float64)
+        return (1.0 - self.count_share) * smooth + self.count_share * counts / span / area
+
     def predict(self, history: History, study: Study, start: int, horizon: int) -> NDArray[np.float64]:
         """Expected incidents per m² in each cell over the window: the background plus the
         direct offspring of past incidents (offspring of offspring are ignored)."""
         past = history.before(start)
         if len(past.times) == 0:
             return np.zeros(len(study.cells))
-        model = self.fit(past, start)
+        return self.forecast(self.fit(past, start), past, study, start, horizon)
+
+    def forecast(
+        self, model: SeppFit, past: History, study: Study, start: int, horizon: int
+    ) -> NDArray[np.float64]:
+        """The forecast from an already fitted model (fits can then be shared between
+        settings that differ only in how the forecast is formed, such as `count_share`)."""
         days = horizon / DAY
-        out = model.background_at(study.xy) * days
+        out = self.background(model, past, study, start) * days
         if model.theta > 0:
             age = (start - past.times) / DAY
             keep = age <= min(max(5.0 / model.omega, 1.0), self.max_days * 3)

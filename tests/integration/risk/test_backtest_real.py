@@ -22,6 +22,7 @@ def theft_from_vehicle() -> Prepared:
     return Prepared.of(incidents.of_categories(["Theft from Vehicle"]), 10)
 
 
+@pytest.mark.slow
 def test_every_forecaster_beats_random_and_numbers_are_consistent(theft_from_vehicle: Prepared) -> None:
     first = int(np.datetime64("2023-03-06", "s").astype(np.int64))
     result = backtest(theft_from_vehicle, make_many("all"), 365, 7, first=first, last=first + 4 * 7 * 86_400)
@@ -47,7 +48,7 @@ def test_forecasts_use_only_data_before_the_window(theft_from_vehicle: Prepared)
     study = theft_from_vehicle.study(start)
     clean = theft_from_vehicle.history(study, start - 365 * 86_400, start)
     leaky = theft_from_vehicle.history(study, start - 365 * 86_400, start + 7 * 86_400)
-    for method in make_many("naive,kde,prospective,sepp"):
+    for method in make_many("naive,naive_ranked,kde,prospective,sepp,blend,weighted_ensemble"):
         assert np.array_equal(
             method.predict(clean, study, start, 7 * 86_400), method.predict(leaky, study, start, 7 * 86_400)
         ), method.name

@@ -124,39 +124,81 @@ TABLE: list[tuple[str, Principal, Action, Resource | None, bool]] = [
     ),
     ("operator cannot read intelligence", who(Role.OPERATOR), Action.INTEL_READ, None, False),
     (
-        "secret analyst reads secret report",
-        who(Role.INTEL_ANALYST, clearance=Clearance.SECRET),
+        "secret analyst reads own agency's secret report",
+        who(Role.INTEL_ANALYST, agency="ssa", clearance=Clearance.SECRET),
         Action.INTEL_READ,
         secret_report,
         True,
     ),
     (
         "confidential analyst cannot read secret report",
-        who(Role.INTEL_ANALYST, clearance=Clearance.CONFIDENTIAL),
+        who(Role.INTEL_ANALYST, agency="ssa", clearance=Clearance.CONFIDENTIAL),
         Action.INTEL_READ,
         secret_report,
         False,
     ),
     (
         "group member reads group report",
-        who(Role.INTEL_ANALYST, agency="saps-ci", groups=frozenset({"mining-task-team"})),
-        Action.INTEL_READ,
+        who(Role.OVERSIGHT, agency="saps-ci", groups=frozenset({"mining-task-team"})),
+        Action.EVIDENCE_READ,
         group_report,
         True,
     ),
     (
         "non-member cannot read group report",
-        who(Role.INTEL_ANALYST, agency="saps-ci"),
-        Action.INTEL_READ,
+        who(Role.OVERSIGHT, agency="saps-ci"),
+        Action.EVIDENCE_READ,
         group_report,
         False,
     ),
     (
         "originating agency reads its group report",
-        who(Role.INTEL_ANALYST, agency="ssa"),
-        Action.INTEL_READ,
+        who(Role.OVERSIGHT, agency="ssa"),
+        Action.EVIDENCE_READ,
         group_report,
         True,
+    ),
+    (
+        "analyst of another agency cannot read a report not granted to them",
+        who(Role.INTEL_ANALYST, agency="saps-ci", clearance=Clearance.SECRET),
+        Action.INTEL_READ,
+        secret_report,
+        False,
+    ),
+    (
+        "a grant (e.g. TLP and distribution) widens the scope",
+        who(Role.INTEL_ANALYST, agency="saps-ci", clearance=Clearance.SECRET),
+        Action.INTEL_READ,
+        Resource(agency_id="ssa", classification=Clearance.SECRET, granted=True),
+        True,
+    ),
+    (
+        "a grant never lifts the clearance check",
+        who(Role.INTEL_ANALYST, agency="saps-ci", clearance=Clearance.CONFIDENTIAL),
+        Action.INTEL_READ,
+        Resource(agency_id="ssa", classification=Clearance.SECRET, granted=True),
+        False,
+    ),
+    (
+        "a grant does not give an action the roles lack",
+        who(Role.OPERATOR),
+        Action.INTEL_READ,
+        Resource(agency_id="ssa", granted=True),
+        False,
+    ),
+    (
+        "a municipal official sees intel aggregates in the municipality",
+        who(Role.MUNICIPAL_OFFICIAL, where=JHB),
+        Action.INTEL_AGGREGATE,
+        alert_in_hillbrow,
+        True,
+    ),
+    (
+        "a municipal official reads no intel item",
+        who(Role.MUNICIPAL_OFFICIAL),
+        Action.INTEL_READ,
+        None,
+        False,
     ),
     ("SOC analyst responds to cyber threats", who(Role.SOC_ANALYST), Action.CYBER_RESPOND, None, True),
     ("SOC analyst cannot dispatch", who(Role.SOC_ANALYST), Action.PANIC_DISPATCH, None, False),
@@ -226,6 +268,7 @@ _things = Table(
     Column("municipality", String),
     Column("cell", String),
     Column("classification", Integer),
+    Column("granted", Integer),
 )
 _groups = Table("thing_groups", _meta, Column("thing_id", Integer), Column("grp", String))
 _COLUMNS = Columns(
@@ -239,6 +282,7 @@ _COLUMNS = Columns(
     shared_with=lambda gs: exists().where(
         and_(_groups.c.thing_id == _things.c.id, _groups.c.grp.in_(sorted(gs)))
     ),
+    granted=_things.c.granted == 1,
 )
 
 ids = st.sampled_from(["a", "b", None])
@@ -255,6 +299,7 @@ resources = st.builds(
     cell=cells,
     classification=st.sampled_from(list(Clearance)),
     sharing_groups=group_sets,
+    granted=st.booleans(),
 )
 principals = st.builds(
     Principal,
@@ -303,6 +348,7 @@ def test_read_filter_selects_exactly_what_can_allows(
                 municipality=r.municipality,
                 cell=r.cell,
                 classification=int(r.classification),
+                granted=int(r.granted),
             )
         )
         for g in r.sharing_groups:

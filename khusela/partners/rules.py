@@ -1,0 +1,99 @@
+"""What active agreements allow elsewhere on the platform.
+
+Other modules ask here instead of keeping their own partner lists: an agreement recorded
+and activated in the tracker is what lets, say, a command centre view a metro police
+agency's cameras. An agreement is *active* when its status is active, it has been signed,
+and it has not ended (all judged on the South African calendar day).
+
+| question                 | area of collaboration it needs      |
+|--------------------------|-------------------------------------|
+| `may_dispatch`           | dispatch, or joint operations       |
+| `may_share`              | information sharing                 |
+| `may_view_cameras`       | CCTV integration                    |
+
+Each has a Python face (one pair of agencies) and `partners_of` gives the set, for SQL
+filters such as `Columns(granted=owner.in_(partners_of(...)))`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, Connection, and_, or_, select
+from sqlalchemy.orm import aliased
+
+from khusela.core.clock import SystemClock
+from khusela.partners.model import AgreementStatus, AreaKind, today_in_sa
+from khusela.partners.tables import partner_agreement_parties, partner_agreements, partner_areas
+
+
+def _active(today_clause_date: object) -> ColumnElement[bool]:
+    a = partner_agreements.c
+    return and_(
+        a.status == AgreementStatus.ACTIVE.value,
+        a.signed_on.is_not(None),
+        a.signed_on <= today_clause_date,
+        or_(a.ends_on.is_(None), a.ends_on >= today_clause_date),
+    )
+
+
+def partners_of(
+    conn: Connection, agency_id: str, areas: Iterable[AreaKind], now: datetime | None = None
+) -> frozenset[str]:
+    """Agencies bound to `agency_id` by an active agreement with one of `areas`."""
+    today = today_in_sa(now or SystemClock().now())
+    mine, theirs = aliased(partner_agreement_parties), aliased(partner_agreement_parties)
+    wanted = [a.value for a in areas]
+    with_area = select(partner_areas.c.agreement_id).where(partner_areas.c.kind.in_(wanted))
+    rows = conn.execute(
+        select(theirs.c.agency_id)
+        .join(mine, mine.c.agreement_id == theirs.c.agreement_id)
+        .join(partner_agreements, partner_agreements.c.id == theirs.c.agreement_id)
+        .where(
+            mine.c.agency_id == agency_id,
+            theirs.c.agency_id != agency_id,
+            _active(today),
+            partner_agreements.c.id.in_(with_area),
+        )
+    )
+    return frozenset(rows.scalars())
+
+
+def _bound(
+    conn: Connection, a: str | None, b: str | None, areas: Iterable[AreaKind], now: datetime | None
+) -> bool:
+    if not a or not b:
+        return False
+    if a == b:
+        return True
+    return b in partners_of(conn, a, areas, now)
+
+
+def may_dispatch(
+    conn: Connection, agency_id: str, alert_agency_id: str | None, now: datetime | None = None
+) -> bool:
+    """Whether units of `agency_id` may be sent to alerts of `alert_agency_id`'s area."""
+    return _bound(conn, agency_id, alert_agency_id, (AreaKind.DISPATCH, AreaKind.JOINT_OPERATIONS), now)
+
+
+def may_share(conn: Connection, from_agency_id: str, to_agency_id: str, now: datetime | None = None) -> bool:
+    """Whether an information-sharing agreement binds the two agencies."""
+    return _bound(conn, from_agency_id, to_agency_id, (AreaKind.INFORMATION_SHARING,), now)
+
+
+def may_view_cameras(
+    conn: Connection, viewer_agency_id: str | None, owner_agency_id: str, now: datetime | None = None
+) -> bool:
+    """Whether the viewer's agency (a command centre) may view the owner's cameras."""
+    return _bound(conn, viewer_agency_id, owner_agency_id, (AreaKind.CCTV_INTEGRATION,), now)
+
+
+def camera_owners_visible_to(
+    conn: Connection, viewer_agency_id: str | None, now: datetime | None = None
+) -> frozenset[str]:
+    """Owners whose cameras the viewer's agency may view under a CCTV-integration agreement
+    (for `Columns(granted=cameras.c.owner_agency_id.in_(...))` in the camera registry)."""
+    if not viewer_agency_id:
+        return frozenset()
+    return partners_of(conn, viewer_agency_id, (AreaKind.CCTV_INTEGRATION,), now)

@@ -1,0 +1,262 @@
+"""The locality risk register: entries written by the officials of the locality, read by
+everyone whose jurisdiction covers it, and every change kept.
+
+Writing needs `RISK_WRITE` over the entry's locality (a municipal official's agency
+jurisdiction names their municipality); reading goes through the policy's `read_filter`
+on the entry's province and municipality. An entry the caller may read but not edit gives
+403 on edit; one they may not read is 404 (its existence is not disclosed).
+
+Each write stores a version row (who, when, each changed field's old and new value, the
+whole entry after it) in the same transaction as the entry and the audit record, and edits
+carry the version they were made from, so two officials editing at once cannot silently
+overwrite each other (409)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from khusela.audit import log as audit
+from khusela.core.clock import SystemClock
+from khusela.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from khusela.core.ids import new_id
+from khusela.identity.model import Principal
+from khusela.identity.policy import Action, Columns, Resource, can, read_filter
+from khusela.risk import localities
+from khusela.risk.model import (
+    ActionStatus,
+    Category,
+    EntrySpec,
+    EntryStatus,
+    Mitigation,
+    level_of,
+    validate,
+)
+from khusela.risk.tables import risk_entries, risk_entry_versions
+
+ENTRY_COLUMNS = Columns(province=risk_entries.c.province, municipality=risk_entries.c.municipality)
+EDITABLE = (
+    "locality_code",
+    "category",
+    "title",
+    "description",
+    "likelihood",
+    "impact",
+    "owner",
+    "mitigations",
+    "status",
+    "review_date",
+)
+
+
+def _resource(row: Mapping[str, Any]) -> Resource:
+    return Resource(province=row["province"], municipality=row["municipality"])
+
+
+def may_edit(actor: Principal, row: Mapping[str, Any]) -> bool:
+    return can(actor, Action.RISK_WRITE, _resource(row))
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date | datetime) else value
+
+
+def _values(conn: Connection, spec: EntrySpec) -> dict[str, Any]:
+    place = localities.get(conn, spec.locality_code)
+    if place.level == "province":
+        raise InvalidInput("locality: a risk belongs to a district, municipality, ward or precinct")
+    return {
+        "locality_code": place.code,
+        "province": place.province,
+        "district": place.district,
+        "municipality": place.municipality or place.district,
+        "category": spec.category.value,
+        "title": spec.title.strip(),
+        "description": spec.description.strip(),
+        "likelihood": spec.likelihood,
+        "impact": spec.impact,
+        "score": spec.likelihood * spec.impact,
+        "level": level_of(spec.likelihood, spec.impact).value,
+        "owner": spec.owner.strip(),
+        "mitigations": [m.as_json() for m in spec.mitigations],
+        "status": spec.status.value,
+        "review_date": spec.review_date,
+    }
+
+
+def _snapshot(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _plain(v) for k, v in row.items()}
+
+
+def _version(conn: Connection, row: Mapping[str, Any], action: str, changes: dict[str, Any]) -> None:
+    conn.execute(
+        insert(risk_entry_versions).values(
+            entry_id=row["id"],
+            version=row["version"],
+            at=row["updated_at"],
+            by=row["updated_by"],
+            action=action,
+            changes=changes,
+            snapshot=_snapshot(row),
+        )
+    )
+
+
+def create(
+    conn: Connection, actor: Principal, spec: EntrySpec, now: datetime | None = None
+) -> dict[str, Any]:
+    validate(spec)
+    values = _values(conn, spec)
+    if not may_edit(actor, values):
+        raise Forbidden("only officials of this locality may add to its risk register")
+    now = now or SystemClock().now()
+    row = {
+        "id": new_id(),
+        **values,
+        "version": 1,
+        "created_by": actor.username,
+        "created_at": now,
+        "updated_by": actor.username,
+        "updated_at": now,
+    }
+    conn.execute(insert(risk_entries).values(**row))
+    _version(conn, row, "created", {k: [None, _plain(row[k])] for k in EDITABLE})
+    audit.record(
+        conn,
+        actor.username,
+        "risk.entry_created",
+        "risk_entry",
+        row["id"],
+        {"locality": row["locality_code"]},
+    )
+    return row
+
+
+def spec_of(row: Mapping[str, Any]) -> EntrySpec:
+    """The entry as a spec, so an edit can replace some fields and be validated whole."""
+    return EntrySpec(
+        locality_code=row["locality_code"],
+        category=Category(row["category"]),
+        title=row["title"],
+        description=row["description"],
+        likelihood=row["likelihood"],
+        impact=row["impact"],
+        owner=row["owner"],
+        mitigations=tuple(mitigation_of(m) for m in row["mitigations"]),
+        status=EntryStatus(row["status"]),
+        review_date=row["review_date"],
+    )
+
+
+def mitigation_of(raw: Mapping[str, Any]) -> Mitigation:
+    due = raw.get("due")
+    try:
+        return Mitigation(
+            str(raw.get("action") or ""),
+            date.fromisoformat(due) if isinstance(due, str) else due,
+            ActionStatus(raw.get("status") or ActionStatus.PLANNED),
+        )
+    except ValueError as exc:
+        raise InvalidInput(f"mitigation: {exc}") from exc
+
+
+def _editable_row(conn: Connection, actor: Principal, entry_id: str) -> dict[str, Any]:
+    row = get(conn, actor, entry_id)
+    if not may_edit(actor, row):
+        raise Forbidden("this entry belongs to another locality: only its officials may edit it")
+    return row
+
+
+def edit(
+    conn: Connection,
+    actor: Principal,
+    entry_id: str,
+    expected_version: int,
+    changes: Mapping[str, Any],
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Apply some fields (names as in `EntrySpec`) to the entry at `expected_version`."""
+    unknown = set(changes) - set(EDITABLE)
+    if unknown:
+        raise InvalidInput(f"cannot change {', '.join(sorted(unknown))}")
+    old = _editable_row(conn, actor, entry_id)
+    if old["version"] != expected_version:
+        who, now_at = old["updated_by"], old["version"]
+        raise Conflict(f"the entry was changed by {who} (now version {now_at}): reload and edit again")
+    spec = replace(spec_of(old), **changes)
+    validate(spec)
+    values = _values(conn, spec)
+    if not may_edit(actor, values):
+        raise Forbidden("you may not move an entry to a locality you do not serve")
+    diff = {k: [_plain(old[k]), _plain(values[k])] for k in EDITABLE if _plain(old[k]) != _plain(values[k])}
+    if not diff:
+        return old
+    now = now or SystemClock().now()
+    new = {**old, **values, "version": old["version"] + 1, "updated_by": actor.username, "updated_at": now}
+    done = conn.execute(
+        update(risk_entries)
+        .where(risk_entries.c.id == entry_id, risk_entries.c.version == expected_version)
+        .values(**values, version=new["version"], updated_by=actor.username, updated_at=now)
+    )
+    if done.rowcount != 1:
+        raise Conflict("the entry was changed at the same moment: reload and edit again")
+    _version(conn, new, "edited", diff)
+    audit.record(conn, actor.username, "risk.entry_edited", "risk_entry", entry_id, {"fields": sorted(diff)})
+    return new
+
+
+def close(
+    conn: Connection, actor: Principal, entry_id: str, expected_version: int, now: datetime | None = None
+) -> dict[str, Any]:
+    """ "Delete" closes: the entry and its history stay for the record (an auditor must be
+    able to see that a risk was known and what was done about it)."""
+    return edit(conn, actor, entry_id, expected_version, {"status": EntryStatus.CLOSED}, now)
+
+
+def get(conn: Connection, viewer: Principal, entry_id: str) -> dict[str, Any]:
+    row = conn.execute(
+        select(risk_entries).where(
+            risk_entries.c.id == entry_id, read_filter(viewer, Action.RISK_READ, ENTRY_COLUMNS)
+        )
+    ).first()
+    if row is None:
+        raise NotFound("no such register entry")
+    return dict(row._mapping)
+
+
+def list_entries(
+    conn: Connection,
+    viewer: Principal,
+    *,
+    locality: str | None = None,
+    municipality: str | None = None,
+    category: Category | None = None,
+    include_closed: bool = False,
+    limit: int = 2000,
+) -> list[dict[str, Any]]:
+    query = select(risk_entries).where(read_filter(viewer, Action.RISK_READ, ENTRY_COLUMNS))
+    if locality:
+        query = query.where(risk_entries.c.locality_code == locality)
+    if municipality:
+        query = query.where(risk_entries.c.municipality == municipality)
+    if category:
+        query = query.where(risk_entries.c.category == category.value)
+    if not include_closed:
+        query = query.where(risk_entries.c.status != EntryStatus.CLOSED.value)
+    query = query.order_by(risk_entries.c.score.desc(), risk_entries.c.updated_at.desc()).limit(limit)
+    return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def history(conn: Connection, viewer: Principal, entry_id: str) -> list[dict[str, Any]]:
+    """Every version of an entry the viewer may read, newest first."""
+    get(conn, viewer, entry_id)
+    rows = conn.execute(
+        select(risk_entry_versions)
+        .where(risk_entry_versions.c.entry_id == entry_id)
+        .order_by(risk_entry_versions.c.version.desc())
+    )
+    return [dict(r._mapping) for r in rows]
