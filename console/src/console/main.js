@@ -77,17 +77,17 @@ const VIEWS = {
     refusal: "Your role does not include the risk register and map.",
     mount: (container) => mountRisk(container, api, me),
   },
-  intel: {
-    label: "Intel",
-    allowed: (p) => p.has("intel.read"),
-    refusal: "Your role does not include the Intel desk (intelligence items, entities, requests for information).",
-    mount: (container) => mountIntel(container, api, me),
-  },
   partners: {
     label: "Partners",
     allowed: (p) => p.has("partners.read") || p.has("community.read"),
     refusal: "Your role does not include the partners panel (agreements, joint operations, community alerts).",
     mount: (container) => mountPartners(container, api, me),
+  },
+  intel: {
+    label: "Intel",
+    allowed: (p) => p.has("intel.read"),
+    refusal: "Your role does not include the Intel desk (intelligence items, entities, requests for information).",
+    mount: (container) => mountIntel(container, api, me),
   },
   admin: {
     label: "Administration",

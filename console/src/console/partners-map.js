@@ -175,6 +175,7 @@ export class PartnerMap {
 
   destroy() {
     this.resize.disconnect();
+    this.map.stop(); // an animation still running would touch the removed panes
     this.map.remove();
   }
 }

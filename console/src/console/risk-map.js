@@ -140,6 +140,7 @@ export class RiskMap {
 
   destroy() {
     this.resize.disconnect();
+    this.map.stop(); // an animation still running would touch the removed panes
     this.map.remove();
   }
 }
