@@ -9,19 +9,17 @@ dissemination (`channel = read`).
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, String, func, literal, literal_column, select, text
+from sqlalchemy import ColumnElement, Connection, Select, func, literal_column, select, text
 
 from khusela.audit import log as audit
 from khusela.core.errors import InvalidInput, NotFound
 from khusela.identity.model import Principal
-from khusela.identity.policy import Action, Scope, scope_of
 from khusela.intel import rows
 from khusela.intel.access import visible_clause
 from khusela.intel.handling import needs_sanitising
@@ -33,7 +31,6 @@ from khusela.intel.tables import intel_items
 
 MAX_PAGE = 200
 MAX_QUERY = 200
-WALK_FACTOR = 100
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -152,44 +149,12 @@ def search_query(
             raise InvalidInput("search for at least one word")
         tsq = func.websearch_to_tsquery(literal_column("'english'::regconfig"), q)
         vector: ColumnElement[Any] = literal_column("intel_items.search")
-        newest: ColumnElement[Any] = intel_items.c.created_at
-        if not _walk_newest_first(conn, principal, q):
-            # Few matches: fetch them all from the GIN index and sort; an ordering the
-            # created_at index cannot serve keeps the planner from walking that index.
-            newest = newest + literal_column("interval '0'")
-        query = base.where(vector.op("@@")(tsq)).order_by(newest.desc())
+        query = base.where(vector.op("@@")(tsq)).order_by(intel_items.c.created_at.desc())
         return _page(query, limit, 0)
     match = text(
         "intel_items.id IN (SELECT item_id FROM intel_items_fts WHERE intel_items_fts MATCH :fts)"
     ).bindparams(fts=fts_query(q))
     return _page(base.where(match).order_by(intel_items.c.created_at.desc()), limit, 0)
-
-
-def _walk_newest_first(conn: Connection, principal: Principal, q: str) -> bool:
-    """Whether to walk items newest first and stop at the first visible matches, rather than
-    fetch every match: worth it only when the words match many items *and* the caller sees a
-    fair share of them (analysts, not partners). The planner's own estimate of the matches
-    decides; both plans run the same policy clause."""
-    if scope_of(principal, Action.INTEL_READ) in (None, Scope.OWN):
-        return False
-    # The words are rendered into the statement (quoted by the dialect): with a bound
-    # parameter the planner would fall back to a fixed guess instead of the column statistics.
-    probe: Select[Any] = (
-        select(literal_column("1"))
-        .select_from(intel_items)
-        .where(
-            literal_column("intel_items.search").op("@@")(
-                func.websearch_to_tsquery(literal_column("'english'::regconfig"), literal(q, String))
-            )
-        )
-    )
-    rendered = str(probe.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
-    plan = conn.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {rendered}").scalar_one()
-    plan = json.loads(plan) if isinstance(plan, str) else plan
-    matches = float(plan[0]["Plan"]["Plan Rows"])
-    total = conn.execute(text("SELECT reltuples FROM pg_class WHERE relname = 'intel_items'")).scalar_one()
-    # Fetching all matches costs ~ matches; walking costs ~ limit * total / matches.
-    return matches * matches > WALK_FACTOR * max(float(total), 1.0)
 
 
 def tune_for_search(conn: Connection) -> None:

@@ -88,14 +88,14 @@ def test_need_to_know_is_decided_by_the_one_access_policy() -> None:
         jurisdiction=Jurisdiction(provinces=frozenset({"GP"})),
         sharing_groups=frozenset({"mining-task-team"}),
     )
-    resource = policy_resource(secret)
+    resource = policy_resource(secret, analyst)
     assert resource.agency_id == "saps-ci-jhb"
     assert resource.cell == secret.locality.cells[0]
     assert can(analyst, Action.INTEL_READ, resource)
     outsider = Principal("u2", "pieter", analyst.roles, Clearance.SECRET, "metro-ekurhuleni")
-    assert not can(outsider, Action.INTEL_READ, resource)
+    assert not can(outsider, Action.INTEL_READ, policy_resource(secret, outsider))
     low = Principal("u3", "lindi", analyst.roles, Clearance.CONFIDENTIAL, "saps-ci-jhb")
-    assert not can(low, Action.INTEL_READ, resource)
+    assert not can(low, Action.INTEL_READ, policy_resource(secret, low))
 
 
 def _rfi() -> RequestForInformation:
