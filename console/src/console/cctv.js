@@ -2,6 +2,7 @@
 // cameras' health and the evidence cases. Camera status and detections arrive on the live
 // feed (cctv.camera_offline|online, cctv.event); endpoints a server does not have yet
 // (404) leave their part of the panel saying so, and are asked again later.
+import { panelFeed } from "../shared/panel-feed.js";
 import "./cctv.css";
 import { h } from "../shared/dom.js";
 import { LAYOUTS, STATUS_TEXT, VideoWall, liveUrl, statusBadge, streams } from "./cctv-wall.js";
@@ -87,9 +88,6 @@ export function mountCctv(container, api, me) {
   let municipalityNames = new Map();
   let area = "";
   let tab = "wall";
-  let source = null;
-  let feedRetry = 1000;
-  let feedReadies = 0;
   const timers = new Set();
   const objectUrls = new Set();
 
@@ -767,52 +765,17 @@ export function mountCctv(container, api, me) {
   }
 
   // --- the live feed (cctv subjects) ---------------------------------------------------
-  function startFeed() {
-    stopFeed();
-    if (!api.token || unmounted) return;
-    const es = new EventSource(`/api/feed?access_token=${encodeURIComponent(api.token)}`);
-    source = es;
-    es.addEventListener("feed.ready", () => {
-      feedRetry = 1000;
+  const feed = panelFeed(api, CCTV_SUBJECTS, {
+    isActive: () => !unmounted,
+    later,
+    onReady(reconnected) {
       if (hooks.cctv) hooks.cctv.feedReady = true;
-      // The lists were read just before the first connection; after a reconnect, read them
-      // again (events were missed meanwhile).
-      if (feedReadies++ === 0) return;
+      if (!reconnected) return; // the lists were read just before the first connection
       loadCameras();
       loadEvents();
-    });
-    es.addEventListener("feed.reset", () => restartFeed());
-    es.addEventListener("feed.closed", () => {
-      stopFeed();
-      api.forget();
-    });
-    for (const subject of CCTV_SUBJECTS) {
-      es.addEventListener(subject, (message) => {
-        let payload;
-        try {
-          payload = JSON.parse(message.data);
-        } catch {
-          return;
-        }
-        onFeed(subject, payload);
-      });
-    }
-    es.onerror = () => {
-      if (es.readyState === EventSource.CLOSED) restartFeed();
-    };
-  }
-
-  function restartFeed() {
-    stopFeed();
-    const wait = feedRetry;
-    feedRetry = Math.min(feedRetry * 2, 15_000);
-    later(startFeed, wait);
-  }
-
-  function stopFeed() {
-    if (source) source.close();
-    source = null;
-  }
+    },
+    onEvent: (subject, payload) => onFeed(subject, payload),
+  });
 
   function onFeed(subject, payload) {
     if (subject === "cctv.event") {
@@ -867,7 +830,7 @@ export function mountCctv(container, api, me) {
     loadNames();
     loadUptime();
     loadEvents();
-    startFeed();
+    feed.start();
     every(loadCameras, CAMERAS_REFRESH_MS);
     every(() => (eventsState === "ok" ? loadEvents() : null), EVENTS_POLL_MS);
     every(() => (eventsState === "unavailable" ? loadEvents() : null), UNAVAILABLE_RETRY_MS);
@@ -883,7 +846,7 @@ export function mountCctv(container, api, me) {
         clearInterval(id);
       }
       timers.clear();
-      stopFeed();
+      feed.stop();
       window.removeEventListener("hashchange", onHash);
       if (dialog.open) dialog.close();
       wall.destroy();

@@ -3,6 +3,7 @@
 // Alerts and actions arrive on the live feed (cyber.alert_raised|alert_changed,
 // cyber.action_changed); the rest is read when its tab opens and polled while it is shown.
 // Users with cyber.read see everything; the buttons that change things need cyber.respond.
+import { panelFeed } from "../shared/panel-feed.js";
 import "./soc.css";
 import { h } from "../shared/dom.js";
 import { actionBoard } from "./soc-actions.js";
@@ -31,9 +32,6 @@ export function mountSoc(container, api, me) {
   const permissions = new Set(me.permissions);
   let unmounted = false;
   let tab = "alerts";
-  let source = null;
-  let feedRetry = 1000;
-  let feedReadies = 0;
   const timers = new Set();
   const later = (fn, ms) => {
     const id = setTimeout(() => {
@@ -154,51 +152,17 @@ export function mountSoc(container, api, me) {
   }
 
   // --- the live feed (cyber subjects) ----------------------------------------------------
-  function startFeed() {
-    stopFeed();
-    if (!api.token || unmounted) return;
-    const es = new EventSource(`/api/feed?access_token=${encodeURIComponent(api.token)}`);
-    source = es;
-    es.addEventListener("feed.ready", () => {
-      feedRetry = 1000;
+  const feed = panelFeed(api, SOC_SUBJECTS, {
+    isActive: () => !unmounted,
+    later,
+    onReady(reconnected) {
       if (hooks.soc) hooks.soc.feedReady = true;
-      // After a reconnect, read again what was missed meanwhile.
-      if (feedReadies++ === 0) return;
+      if (!reconnected) return; // the lists were read just before the first connection
       queue.reload();
       actions.reload();
-    });
-    es.addEventListener("feed.reset", () => restartFeed());
-    es.addEventListener("feed.closed", () => {
-      stopFeed();
-      api.forget();
-    });
-    for (const subject of SOC_SUBJECTS) {
-      es.addEventListener(subject, (message) => {
-        let payload;
-        try {
-          payload = JSON.parse(message.data);
-        } catch {
-          return;
-        }
-        onFeed(subject, payload);
-      });
-    }
-    es.onerror = () => {
-      if (es.readyState === EventSource.CLOSED) restartFeed();
-    };
-  }
-
-  function restartFeed() {
-    stopFeed();
-    const wait = feedRetry;
-    feedRetry = Math.min(feedRetry * 2, 15_000);
-    later(startFeed, wait);
-  }
-
-  function stopFeed() {
-    if (source) source.close();
-    source = null;
-  }
+    },
+    onEvent: (subject, payload) => onFeed(subject, payload),
+  });
 
   function onFeed(subject, payload) {
     if (subject === "cyber.action_changed") {
@@ -219,7 +183,7 @@ export function mountSoc(container, api, me) {
     await Promise.all([queue.reload(), actions.reload()]);
     if (unmounted) return;
     renderSummary();
-    startFeed();
+    feed.start();
     every(() => (tab === "alerts" ? null : loaders[tab]()), POLL_MS);
     every(() => actions.tick(), 1000);
   })();
@@ -232,7 +196,7 @@ export function mountSoc(container, api, me) {
         clearInterval(id);
       }
       timers.clear();
-      stopFeed();
+      feed.stop();
       delete hooks.soc;
     },
   };
