@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -35,6 +35,21 @@ CAMERA_COLUMNS = Columns(
     municipality=cameras.c.municipality,
     cell=cameras.c.cell,
 )
+
+
+def camera_columns(viewer: Principal) -> Columns:
+    """The registry's policy columns for `viewer`: its own scope, widened to the cameras of
+    agencies bound to the viewer's by an active CCTV-integration agreement (the partners
+    tracker decides whose cameras a command centre may view)."""
+    if viewer.agency_id is None:
+        return CAMERA_COLUMNS
+    from khusela.partners.rules import camera_owners_query  # partners reads cctv figures too
+
+    return replace(
+        CAMERA_COLUMNS, granted=cameras.c.owner_agency_id.in_(camera_owners_query(viewer.agency_id))
+    )
+
+
 STREAM_SCHEMES = frozenset({"rtsp", "rtsps", "http", "https", "file"})
 REDACTED = "***"
 
@@ -260,7 +275,7 @@ class CameraFilter:
 
 
 def list_cameras(conn: Connection, viewer: Principal, where: CameraFilter) -> list[dict[str, Any]]:
-    query = select(cameras).where(read_filter(viewer, Action.CCTV_READ, CAMERA_COLUMNS))
+    query = select(cameras).where(read_filter(viewer, Action.CCTV_READ, camera_columns(viewer)))
     if where.owner_agency_id:
         query = query.where(cameras.c.owner_agency_id == where.owner_agency_id)
     if where.municipality:
@@ -279,7 +294,7 @@ def list_cameras(conn: Connection, viewer: Principal, where: CameraFilter) -> li
 def get_camera(conn: Connection, viewer: Principal, camera_id: str) -> dict[str, Any]:
     row = conn.execute(
         select(cameras).where(
-            cameras.c.id == camera_id, read_filter(viewer, Action.CCTV_READ, CAMERA_COLUMNS)
+            cameras.c.id == camera_id, read_filter(viewer, Action.CCTV_READ, camera_columns(viewer))
         )
     ).first()
     if row is None:

@@ -26,7 +26,7 @@ from khusela.api.schemas import Incoming, Outgoing
 from khusela.audit import log as audit
 from khusela.bootstrap import Platform
 from khusela.cctv import cameras
-from khusela.cctv.cameras import CAMERA_COLUMNS
+from khusela.cctv.cameras import camera_columns
 from khusela.cctv.health import GroupBy, uptime
 from khusela.cctv.live import BOUNDARY, mjpeg
 from khusela.cctv.tables import cameras as cameras_table
@@ -109,7 +109,7 @@ async def list_events(
     query = (
         select(cctv_events, cameras_table.c.name.label("camera_name"))
         .join(cameras_table, cameras_table.c.id == cctv_events.c.camera_id)
-        .where(read_filter(viewer, Action.CCTV_READ, CAMERA_COLUMNS))
+        .where(read_filter(viewer, Action.CCTV_READ, camera_columns(viewer)))
     )
     if camera_id:
         query = query.where(cctv_events.c.camera_id == camera_id)
@@ -144,7 +144,10 @@ async def event_snapshot(event_id: str, viewer: Reader, platform: PlatformDep) -
             sha = conn.execute(
                 select(cctv_events.c.snapshot_sha256)
                 .join(cameras_table, cameras_table.c.id == cctv_events.c.camera_id)
-                .where(cctv_events.c.id == event_id, read_filter(viewer, Action.CCTV_READ, CAMERA_COLUMNS))
+                .where(
+                    cctv_events.c.id == event_id,
+                    read_filter(viewer, Action.CCTV_READ, camera_columns(viewer)),
+                )
             ).scalar_one_or_none()
         if not sha:
             raise NotFound("no such event snapshot")
@@ -177,7 +180,10 @@ async def event_snapshot_to_evidence(
             row = conn.execute(
                 select(cctv_events, cameras_table.c.name.label("camera_name"))
                 .join(cameras_table, cameras_table.c.id == cctv_events.c.camera_id)
-                .where(cctv_events.c.id == event_id, read_filter(viewer, Action.CCTV_READ, CAMERA_COLUMNS))
+                .where(
+                    cctv_events.c.id == event_id,
+                    read_filter(viewer, Action.CCTV_READ, camera_columns(viewer)),
+                )
             ).first()
             if row is None or not row.snapshot_sha256:
                 raise NotFound("no such event snapshot")

@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from khusela.bus.outbox import enqueue
-from khusela.cctv.cameras import CAMERA_COLUMNS, CameraStatus
+from khusela.cctv.cameras import CameraStatus, camera_columns
 from khusela.cctv.tables import camera_status_changes, cameras
 from khusela.cctv.video.source import SourceHealth
 from khusela.core.clock import as_utc
@@ -250,7 +250,7 @@ def uptime(
         for r in conn.execute(
             select(cameras.c.id, cameras.c.name, cameras.c.owner_agency_id, agencies.c.name.label("owner"))
             .join(agencies, agencies.c.id == cameras.c.owner_agency_id)
-            .where(read_filter(viewer, Action.CCTV_READ, CAMERA_COLUMNS))
+            .where(read_filter(viewer, Action.CCTV_READ, camera_columns(viewer)))
         )
     }
     history: dict[str, list[tuple[datetime, str]]] = defaultdict(list)

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Connection, and_, or_, select
+from sqlalchemy import ColumnElement, Connection, Select, and_, or_, select
 from sqlalchemy.orm import aliased
 
 from khusela.core.clock import SystemClock
@@ -38,15 +38,16 @@ def _active(today_clause_date: object) -> ColumnElement[bool]:
     )
 
 
-def partners_of(
-    conn: Connection, agency_id: str, areas: Iterable[AreaKind], now: datetime | None = None
-) -> frozenset[str]:
-    """Agencies bound to `agency_id` by an active agreement with one of `areas`."""
+def partners_query(
+    agency_id: str, areas: Iterable[AreaKind], now: datetime | None = None
+) -> Select[tuple[str]]:
+    """The agencies bound to `agency_id` by an active agreement with one of `areas`, as a
+    subquery other modules can put inside their own read filter (no extra round trip)."""
     today = today_in_sa(now or SystemClock().now())
     mine, theirs = aliased(partner_agreement_parties), aliased(partner_agreement_parties)
     wanted = [a.value for a in areas]
     with_area = select(partner_areas.c.agreement_id).where(partner_areas.c.kind.in_(wanted))
-    rows = conn.execute(
+    return (
         select(theirs.c.agency_id)
         .join(mine, mine.c.agreement_id == theirs.c.agreement_id)
         .join(partner_agreements, partner_agreements.c.id == theirs.c.agreement_id)
@@ -57,7 +58,19 @@ def partners_of(
             partner_agreements.c.id.in_(with_area),
         )
     )
-    return frozenset(rows.scalars())
+
+
+def partners_of(
+    conn: Connection, agency_id: str, areas: Iterable[AreaKind], now: datetime | None = None
+) -> frozenset[str]:
+    """Agencies bound to `agency_id` by an active agreement with one of `areas`."""
+    return frozenset(str(agency) for agency in conn.execute(partners_query(agency_id, areas, now)).scalars())
+
+
+def camera_owners_query(viewer_agency_id: str, now: datetime | None = None) -> Select[tuple[str]]:
+    """Owners whose cameras the viewer's agency may view under a CCTV-integration agreement
+    (the camera registry ORs this into its read filter: `khusela.cctv.cameras.camera_columns`)."""
+    return partners_query(viewer_agency_id, (AreaKind.CCTV_INTEGRATION,), now)
 
 
 def _bound(
