@@ -2,6 +2,7 @@
 // (map tiles when configured, otherwise the offline vector base: municipal boundaries and
 // police stations), an H3 grid loaded on demand, and the open alert's location trail.
 import L from "leaflet";
+import { disposeMap } from "../shared/leaflet-dispose.js";
 import { cameraLayer } from "./cctv-map.js";
 
 export const PRIORITY_COLOURS = { 1: "#ff5c5c", 2: "#ff9f1c", 3: "#ffd23f", 4: "#6cb8ff" };
@@ -385,7 +386,6 @@ export class LiveMap {
     this.destroyed = true;
     if (this.camerasLayer) this.camerasLayer.destroy();
     this.resize.disconnect();
-    this.map.stop(); // an animation still running would touch the removed panes
-    this.map.remove();
+    disposeMap(this.map);
   }
 }

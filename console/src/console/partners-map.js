@@ -4,6 +4,7 @@
 // community alert's area. Community alerts and subscriptions are kept at resolution 7, so the
 // grid's cells are exactly what the API stores.
 import L from "leaflet";
+import { disposeMap } from "../shared/leaflet-dispose.js";
 
 const BASE_STYLE = { color: "#4a6285", weight: 1.2, fillOpacity: 0, interactive: false };
 const AREA_STYLE = { color: "#ffd23f", weight: 2, fillColor: "#ffd23f", fillOpacity: 0.3 };
@@ -52,14 +53,16 @@ export class PartnerMap {
     try {
       configPromise = configPromise || once(this.api, "/api/console/config");
       const config = (await configPromise).map;
+      if (this.destroyed) return; // the panel closed while this loaded
       if (config.tile_url) L.tileLayer(config.tile_url, { maxZoom: config.max_zoom || 18 }).addTo(this.base);
-      else this.map.setView(config.center, config.zoom);
+      else this.map.setView(config.center, config.zoom, { animate: false });
     } catch {
       /* a plain map still shows the overlay */
     }
     try {
       basePromise = basePromise || once(this.api, "/api/map/base");
       const base = await basePromise;
+      if (this.destroyed) return; // the panel closed while this loaded
       const municipalities = (base.features || []).filter((f) => f.properties && f.properties.layer === "municipality" && f.properties.kind !== "district");
       L.geoJSON({ type: "FeatureCollection", features: municipalities }, { renderer: this.renderer, interactive: false, style: BASE_STYLE }).addTo(this.base);
     } catch {
@@ -76,11 +79,12 @@ export class PartnerMap {
     this.overlay.clearLayers();
     if (!cells || !cells.length) return;
     const grid = await this.loadGrid();
+    if (this.destroyed) return; // the panel closed while this loaded
     const wanted = new Set(cells);
     const features = grid.features.filter((f) => wanted.has(f.properties.cell));
     const drawn = L.geoJSON({ type: "FeatureCollection", features }, { renderer: this.renderer, interactive: false, style: AREA_STYLE });
     drawn.addTo(this.overlay);
-    if (fit && features.length) this.map.fitBounds(drawn.getBounds(), { padding: [24, 24], maxZoom: 14 });
+    if (fit && features.length) this.map.fitBounds(drawn.getBounds(), { padding: [24, 24], maxZoom: 14, animate: false });
   }
 
   /** A drawn polygon (GeoJSON) of an operation's area. */
@@ -88,7 +92,7 @@ export class PartnerMap {
     if (!geometry) return;
     const drawn = L.geoJSON(geometry, { renderer: this.renderer, interactive: false, style: { ...AREA_STYLE, fillOpacity: 0.1, dashArray: "4 4" } });
     drawn.addTo(this.overlay);
-    if (fit) this.map.fitBounds(drawn.getBounds(), { padding: [24, 24], maxZoom: 15 });
+    if (fit) this.map.fitBounds(drawn.getBounds(), { padding: [24, 24], maxZoom: 15, animate: false });
   }
 
   /** A patrol's route: GeoJSON LineString, MultiPoint or Point ([lon, lat]); start and end marked. */
@@ -108,7 +112,7 @@ export class PartnerMap {
         .addTo(this.overlay);
     }
     const bounds = drawn.getBounds();
-    if (bounds.isValid()) this.map.fitBounds(bounds, { padding: [32, 32], maxZoom: 16 });
+    if (bounds.isValid()) this.map.fitBounds(bounds, { padding: [32, 32], maxZoom: 16, animate: false });
   }
 
   loadGrid() {
@@ -122,6 +126,7 @@ export class PartnerMap {
    */
   async pickCells(onChange) {
     const grid = await this.loadGrid();
+    if (this.destroyed) return; // the panel closed while this loaded
     this.grid = grid;
     const layer = L.geoJSON(grid, {
       renderer: this.renderer,
@@ -174,8 +179,8 @@ export class PartnerMap {
   }
 
   destroy() {
+    this.destroyed = true;
     this.resize.disconnect();
-    this.map.stop(); // an animation still running would touch the removed panes
-    this.map.remove();
+    disposeMap(this.map);
   }
 }

@@ -3,6 +3,7 @@
 // cells and the mine sites. Layers come from /api/risk/*, already limited to what the user
 // may read; the hotspot and forecast layers are cached by the server.
 import L from "leaflet";
+import { disposeMap } from "../shared/leaflet-dispose.js";
 import { h } from "../shared/dom.js";
 
 export const LEVEL_COLOURS = { low: "#7ddc8a", medium: "#ffd23f", high: "#ff9f1c", extreme: "#ff5c5c" };
@@ -48,6 +49,7 @@ export class RiskMap {
     let base;
     try {
       base = await this.api.get("/api/map/base");
+      if (this.destroyed) return; // the panel closed while this loaded
     } catch {
       return;
     }
@@ -99,6 +101,7 @@ export class RiskMap {
 
   async loadHotspots() {
     const doc = await this.api.get("/api/risk/hotspots?res=8");
+    if (this.destroyed) return; // the panel closed while this loaded
     this.hotspots.clearLayers();
     const features = (doc.features || []).filter((f) => f.properties.hot);
     L.geoJSON(
@@ -114,6 +117,7 @@ export class RiskMap {
 
   async loadForecast() {
     const doc = await this.api.get("/api/risk/forecast?method=kde&res=8&top=60");
+    if (this.destroyed) return; // the panel closed while this loaded
     this.forecast.clearLayers();
     const n = (doc.features || []).length;
     L.geoJSON(doc, {
@@ -126,6 +130,7 @@ export class RiskMap {
 
   async loadMines() {
     const sites = await this.api.get("/api/risk/mines?radius_m=1000");
+    if (this.destroyed) return; // the panel closed while this loaded
     this.mines.clearLayers();
     for (const site of sites) {
       const marker = L.marker([site.lat, site.lon], {
@@ -139,8 +144,8 @@ export class RiskMap {
   }
 
   destroy() {
+    this.destroyed = true;
     this.resize.disconnect();
-    this.map.stop(); // an animation still running would touch the removed panes
-    this.map.remove();
+    disposeMap(this.map);
   }
 }
