@@ -9,8 +9,8 @@ submitter confirms (the detail is needed) or edits them out.
   1 or 2, and a valid Luhn check digit. Thirteen random digits pass all three about once in
   about 900 (a valid date: 1 in 27; citizenship: 3 in 10; Luhn: 1 in 10), rare enough that a
   flag is worth a look.
-- A phone number is a South African number, ``0XX XXX XXXX`` or ``+27 XX XXX XXXX``, with
-  optional spaces, dots or hyphens between groups.
+- A phone number is a South African number, ``082 555 0123`` or ``+27 82 555 0123`` (ten
+  digits, or +27 and nine), with optional spaces, dots or hyphens between groups.
 """
 
 from __future__ import annotations
