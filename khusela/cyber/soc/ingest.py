@@ -87,12 +87,13 @@ def as_logon(event: Mapping[str, object], raw: str) -> LogEvent | None:
         event_type=kind,
         logsource=LogSource("windows", service="security"),
         raw=raw,
-        timestamp=_time(event),
+        timestamp=event_time(event),
         fields=fields,
     )
 
 
-def _time(event: Mapping[str, object]) -> datetime | None:
+def event_time(event: Mapping[str, object]) -> datetime | None:
+    """When a JSON event happened, from the time fields Windows, Sysmon and ECS use."""
     for name in ("TimeCreated", "UtcTime", "@timestamp", "EventTime"):
         value = event.get(name)
         if isinstance(value, str):

@@ -38,6 +38,7 @@ from khusela.cyber.sigma.correlation import CompiledCorrelation, CorrelationEngi
 from khusela.cyber.sigma.scan import Scanner
 from khusela.cyber.soc import actions, alerts
 from khusela.cyber.soc.alerts import Detection, SampleEvent
+from khusela.cyber.soc.ingest import event_time
 from khusela.cyber.soc.response_files import ResponsePublisher
 from khusela.cyber.soc.tables import cyber_alerts
 
@@ -237,30 +238,20 @@ def _mapping_sample(event: Mapping[str, object], received_at: datetime) -> Sampl
         return SampleEvent(
             fields=dict(event.fields), raw=event.raw, at=event.timestamp, received_at=received_at
         )
-    return SampleEvent(fields=dict(event), raw="", at=_event_time(event), received_at=received_at)
+    return SampleEvent(fields=dict(event), raw="", at=event_time(event), received_at=received_at)
 
 
 def _event_time_of(arrival: Arrival) -> datetime:
     event = arrival.event
-    when = event.timestamp if isinstance(event, LogEvent) else _event_time(event)
+    when = event.timestamp if isinstance(event, LogEvent) else event_time(event)
     return when or arrival.received_at
 
 
 def _sample(arrival: Arrival) -> SampleEvent:
     event = arrival.event
     fields = dict(event.fields) if isinstance(event, LogEvent) else dict(event)
-    at = event.timestamp if isinstance(event, LogEvent) else _event_time(event)
+    at = event.timestamp if isinstance(event, LogEvent) else event_time(event)
     return SampleEvent(fields=fields, raw=arrival.raw, at=at, received_at=arrival.received_at)
-
-
-def _event_time(event: Mapping[str, object]) -> datetime | None:
-    for name in ("TimeCreated", "UtcTime", "@timestamp", "EventTime"):
-        value = event.get(name)
-        if isinstance(value, str):
-            with contextlib.suppress(ValueError):
-                parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-                return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    return None
 
 
 def syslog_event(record: SyslogRecord) -> LogEvent:
