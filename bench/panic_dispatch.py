@@ -188,7 +188,8 @@ def fleet(gp: Province, total: int, rng: random.Random) -> tuple[list[IndexedUni
     return out[:total], found
 
 
-def scenes(gp: Province, n: int, rng: random.Random) -> list[Scene]:
+def scenes(gp: Province, n: int, rng: random.Random, agreed: frozenset[str] = frozenset()) -> list[Scene]:
+    """`n` alerts on random cells; `agreed`: the community partners under a dispatch agreement."""
     gazetteer = BundledGazetteer(gp.code)
     cells = sorted(gp.cells)
     types = [t for t, _ in ALERT_MIX]
@@ -198,7 +199,15 @@ def scenes(gp: Province, n: int, rng: random.Random) -> list[Scene]:
         lat, lon = _near(rng, rng.choice(cells))
         place = gazetteer.locate(lat, lon)
         out.append(
-            Scene(lat, lon, rng.choices(types, weights)[0], place.province, place.municipality, place.cell)
+            Scene(
+                lat,
+                lon,
+                rng.choices(types, weights)[0],
+                place.province,
+                place.municipality,
+                place.cell,
+                agreed,
+            )
         )
     return out
 
@@ -241,7 +250,12 @@ def linear_shortlist(
             if not capable or u.seen < since:
                 continue
             if not may_send(
-                agencies_by_id.get(u.agency_id), u.province, scene.province, scene.municipality, scene.cell
+                agencies_by_id.get(u.agency_id),
+                u.province,
+                scene.province,
+                scene.municipality,
+                scene.cell,
+                agreed=scene.agreed,
             ):
                 continue
             scored.append((haversine_m(scene.lat, scene.lon, u.lat, u.lon) * ROAD_FACTOR / u.speed, u.id))
@@ -260,7 +274,9 @@ def bench_recommend(cfg: Config, rng: random.Random) -> dict[str, Any]:
 
     build = sample(lambda: UnitIndex.build(members), 5)
     index = UnitIndex.build(members)
-    queries = scenes(gp, cfg.queries + cfg.warmup, rng)
+    # The command centre has a dispatch agreement with every CPF, so their units take part.
+    cpfs = frozenset(a.id for a in agencies_by_id.values() if a.type is AgencyType.CPF)
+    queries = scenes(gp, cfg.queries + cfg.warmup, rng, cpfs)
     warm, measured = queries[: cfg.warmup], queries[cfg.warmup :]
     for s in warm:
         recommend(index, agencies_by_id, s, NOW, k=K)

@@ -121,6 +121,9 @@ def bootstrap(settings: Settings, *, db: Database | None = None, bus: EventBus |
     from khusela.risk import live as risk_live  # panic, CCTV and cyber events → risk incidents
 
     platform.background.extend(risk_live.services(platform))
+    from khusela.partners import services as partners  # community alerts: texts and pushes
+
+    platform.background.extend(partners.services(platform))
     if settings.environment is Environment.DEMO:
         from khusela.demo.fleet import DemoFleet
 

@@ -26,12 +26,15 @@ decided per connection by the access policy, below the API, exactly as for the l
   escalation names (its supervisors and neighbouring command centres); never residents;
 - `panic.unit_changed`: `UNIT_READ` on the unit (its agency and locality);
 - `cctv.event`, `cctv.camera_online|offline`: `CCTV_READ` on the camera (its owner agency
-  and locality, carried in the payload);
+  and locality, carried in the payload), granted also to the agencies bound to the owner by
+  an active CCTV-integration agreement, as the camera registry grants them
+  (`khusela.partners.rules`; `CameraGrants` below; a grant never lifts the clearance check);
 - `cyber.alert_raised|alert_changed`, `cyber.action_changed`: `CYBER_READ` (the SOC's
   analysts: the queue is province-wide);
 - `intel.item_submitted|revised|shared|revoked`: the intel need-to-know rule
   (`khusela.intel.access.can_read`: clearance, agency, TLP, distribution, sharing groups),
   from the access fields the event carries; a revocation reaches those who could see the item;
+- `partners.agreement_changed`: nobody; it makes the hub re-read the camera grants;
 - any other subject: nobody, until a rule for it is written here.
 """
 
@@ -40,10 +43,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 import uuid
 from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
 
@@ -65,6 +69,9 @@ from khusela.panic import records
 from khusela.panic.events import ALERT_CHANGED, ALERT_RAISED, ESCALATED, UNIT_CHANGED
 from khusela.panic.queries import alert_resource
 from khusela.panic.resident_view import resident_view as panic_resident_view
+from khusela.partners.agreements import AGREEMENT_CHANGED
+from khusela.partners.model import AreaKind
+from khusela.partners.rules import partners_of
 from khusela.store.database import Database
 
 router = APIRouter(prefix="/api", tags=["feed"])
@@ -77,6 +84,11 @@ MAX_CLIENTS = 10_000
 RECENT_IDS = 10_000
 """Event ids remembered to drop a redelivered event (the bus delivers at least once)."""
 RETRY_MS = 3000
+GRANTS_MAX_AGE = 30.0
+"""Seconds an owner's camera grants are used before they are read again (an agreement's end
+date passing, or an area added, sends no event)."""
+GRANTS_RETRY = 5.0
+"""Seconds before reading the grants again after the database failed to answer."""
 
 CLIENTS = Gauge("khusela_feed_clients", "Connections to the live feed on this node")
 PUSHED = Counter("khusela_feed_events_total", "Events queued for feed connections")
@@ -136,7 +148,8 @@ def _unit_audience(event: Event) -> Audience:
     return view
 
 
-def _camera_audience(event: Event) -> Audience:
+def _camera_audience(event: Event, viewers: frozenset[str] = frozenset()) -> Audience:
+    """`viewers`: the agencies an agreement lets view the owner's cameras (`CameraGrants`)."""
     payload = event.payload
     resource = Resource(
         agency_id=payload.get("agency_id"),
@@ -144,9 +157,11 @@ def _camera_audience(event: Event) -> Audience:
         municipality=payload.get("municipality"),
         cell=payload.get("cell"),
     )
+    granted = replace(resource, granted=True)
 
     def view(principal: Principal) -> View | None:
-        return View.FULL if can(principal, Action.CCTV_READ, resource) else None
+        seen = granted if principal.agency_id in viewers else resource
+        return View.FULL if can(principal, Action.CCTV_READ, seen) else None
 
     return view
 
@@ -172,9 +187,6 @@ AUDIENCES: dict[str, Callable[[Event], Audience]] = {
     ALERT_CHANGED: _alert_audience,
     ESCALATED: _escalation_audience,
     UNIT_CHANGED: _unit_audience,
-    "cctv.event": _camera_audience,
-    "cctv.camera_online": _camera_audience,
-    "cctv.camera_offline": _camera_audience,
     "cyber.alert_raised": _soc_audience,
     "cyber.alert_changed": _soc_audience,
     "cyber.action_changed": _soc_audience,
@@ -183,7 +195,57 @@ AUDIENCES: dict[str, Callable[[Event], Audience]] = {
     "intel.item_shared": _intel_audience,
     "intel.item_revoked": _intel_audience,
 }
-"""Subject → who may see an event of it. A subject missing here reaches nobody."""
+"""Subject → who may see an event of it. A subject missing here (and from `CAMERA_SUBJECTS`)
+reaches nobody."""
+
+CAMERA_SUBJECTS = frozenset({"cctv.event", "cctv.camera_online", "cctv.camera_offline"})
+"""Camera subjects: `_camera_audience`, with the owner's agreement grants from `CameraGrants`."""
+
+
+class CameraGrants:
+    """Which agencies may view each owner's cameras under an active CCTV-integration
+    agreement, for the feed's camera rule.
+
+    An event must not cost a query per connection, nor block the event loop: an owner's
+    viewers are read once, in a worker thread, and used for `max_age` seconds, or until an
+    agreement changes on the bus (`forget`). A failed read grants nothing beyond the
+    policy's own scope (fail closed) and is retried after `GRANTS_RETRY` seconds."""
+
+    def __init__(
+        self, db: Database, max_age: float = GRANTS_MAX_AGE, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._db, self.max_age, self._clock = db, max_age, clock
+        self._viewers: dict[str, tuple[float, frozenset[str]]] = {}
+        self.generation = 0
+        """Bumped by every `forget`: a read begun before it is not kept."""
+
+    def forget(self) -> None:
+        """An agreement changed: read every owner's viewers afresh at their next event."""
+        self._viewers.clear()
+        self.generation += 1
+
+    async def viewers(self, owner_agency_id: str | None) -> frozenset[str]:
+        """The agencies granted the owner's cameras by agreement (none for an unknown owner)."""
+        if not owner_agency_id:
+            return frozenset()
+        now = self._clock()
+        cached = self._viewers.get(owner_agency_id)
+        if cached is not None and now < cached[0]:
+            return cached[1]
+        generation = self.generation
+        try:
+            viewers = await asyncio.to_thread(self._read, owner_agency_id)
+            expires = now + self.max_age
+        except Exception:  # the database is unreachable: no grants, the policy's scope still holds
+            log.exception("feed.camera_grants_failed", owner_agency_id=owner_agency_id)
+            viewers, expires = frozenset(), now + GRANTS_RETRY
+        if generation == self.generation:
+            self._viewers[owner_agency_id] = (expires, viewers)
+        return viewers
+
+    def _read(self, owner_agency_id: str) -> frozenset[str]:
+        with self._db.read() as conn:
+            return partners_of(conn, owner_agency_id, (AreaKind.CCTV_INTEGRATION,))
 
 
 def sse(name: str, data: Any, event_id: str | None = None) -> bytes:
@@ -228,13 +290,15 @@ class FeedHub:
         self,
         bus: EventBus,
         db: Database,
-        patterns: Sequence[str] = ("panic.>", "cctv.>", "cyber.>", "intel.>"),
+        patterns: Sequence[str] = ("panic.>", "cctv.>", "cyber.>", "intel.>", "partners.>"),
         *,
         queue_size: int = QUEUE_SIZE,
         heartbeat_seconds: float = HEARTBEAT_SECONDS,
         max_clients: int = MAX_CLIENTS,
+        grants_max_age: float = GRANTS_MAX_AGE,
     ) -> None:
         self._bus, self.db, self._patterns = bus, db, tuple(patterns)
+        self.camera_grants = CameraGrants(db, grants_max_age)
         self.queue_size, self.heartbeat_seconds, self.max_clients = queue_size, heartbeat_seconds, max_clients
         self.node = uuid.uuid4().hex[:12]
         self._clients: set[FeedClient] = set()
@@ -301,15 +365,24 @@ class FeedHub:
         self._recent[event.id] = None
         if len(self._recent) > RECENT_IDS:
             self._recent.popitem(last=False)
-        rule = AUDIENCES.get(event.subject)
-        if rule is None:
+        if event.subject == AGREEMENT_CHANGED:
+            self.camera_grants.forget()
             return
-        audience = rule(event)
+        audience = await self._audience(event)
+        if audience is None:
+            return
         for client in self._clients:
             view = audience(client.principal)
             if view is not None:
                 client.push(event, view)
                 PUSHED.inc()
+
+    async def _audience(self, event: Event) -> Audience | None:
+        if event.subject in CAMERA_SUBJECTS:
+            viewers = await self.camera_grants.viewers(event.payload.get("agency_id"))
+            return _camera_audience(event, viewers)
+        rule = AUDIENCES.get(event.subject)
+        return None if rule is None else rule(event)
 
     def connect(self, principal: Principal) -> FeedClient:
         client = FeedClient(principal, self.queue_size)

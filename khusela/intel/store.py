@@ -5,6 +5,13 @@ dissemination-log rows and its event, so a change and its trail commit together.
 Only the originating agency changes an item (`INTEL_WRITE` at AGENCY). A correction, a
 revocation or a purge writes a notice to every earlier recipient in the dissemination log,
 local and partner (partners also receive the new version or tombstone by sync).
+
+Naming another agency, or a person of another agency, as a recipient of a TLP:AMBER,
+AMBER+STRICT or RED item needs an active information-sharing agreement between the two
+agencies (`khusela.partners.rules`): the agreement is where the agencies accepted each
+other's handling of restricted material. CLEAR and GREEN need none (GREEN is community-wide
+by definition); sharing groups and partner instances keep their own rules (the group's
+ceiling, federation).
 """
 
 from __future__ import annotations
@@ -43,6 +50,8 @@ from khusela.intel.tables import (
     intel_notices,
     intel_partners,
 )
+from khusela.partners.model import AreaKind
+from khusela.partners.rules import partners_of
 
 SUBMITTED = "intel.item_submitted"
 REVISED = "intel.item_revised"
@@ -101,7 +110,7 @@ def access_payload(stored: StoredItem) -> dict[str, Any]:
     }
 
 
-def _check_sharing(conn: Connection, item: IntelItem, sharing: Sharing) -> None:
+def _check_sharing(conn: Connection, item: IntelItem, sharing: Sharing, now: datetime) -> None:
     if not sharing.is_empty and len(sharing.reason.strip()) < MIN_REASON:
         raise InvalidInput(f"give a reason of at least {MIN_REASON} characters for sharing the item")
     tlp = item.marking.tlp
@@ -116,6 +125,46 @@ def _check_sharing(conn: Connection, item: IntelItem, sharing: Sharing) -> None:
     _must_exist(conn, users.c.id, sharing.users, "user")
     _must_exist(conn, sharing_groups.c.id, sharing.groups, "sharing group")
     _must_exist(conn, intel_partners.c.instance, sharing.instances, "partner instance")
+    _check_agreements(conn, item, sharing, now)
+
+
+def _check_agreements(conn: Connection, item: IntelItem, sharing: Sharing, now: datetime) -> None:
+    """Refuse restricted material to agencies the originator has no information-sharing
+    agreement with, naming every such agency at once (one query for all of them)."""
+    tlp = item.marking.tlp
+    if tlp < Tlp.AMBER:
+        return
+    origin = item.originator.agency_id
+    recipients = _recipient_agencies(conn, sharing) - {origin}
+    if not recipients:
+        return
+    bound = partners_of(conn, origin, (AreaKind.INFORMATION_SHARING,), now)
+    lacking = sorted(recipients - bound, key=lambda agency: agency or "")
+    if lacking:
+        raise IntelRuleBroken(
+            f"{tlp.label} goes to another agency only under an active information-sharing agreement; "
+            f"your agency has none with: {_agency_names(conn, lacking)}"
+        )
+
+
+def _recipient_agencies(conn: Connection, sharing: Sharing) -> set[str | None]:
+    """The agencies named, and those of the people named (None for a person of no agency,
+    who cannot be bound by any agreement)."""
+    named: set[str | None] = set(sharing.agencies)
+    if sharing.users:
+        people = select(users.c.agency_id).where(users.c.id.in_(sorted(sharing.users)))
+        named |= set(conn.execute(people).scalars())
+    return named
+
+
+def _agency_names(conn: Connection, agency_ids: list[str | None]) -> str:
+    known = [a for a in agency_ids if a is not None]
+    found = conn.execute(select(agencies.c.id, agencies.c.name).where(agencies.c.id.in_(known)))
+    names = {row.id: row.name for row in found}
+    listed = sorted(f"{names.get(a, a)} ({a})" for a in known)
+    if None in agency_ids:
+        listed.append("people who belong to no agency")
+    return ", ".join(listed)
 
 
 def _must_exist(conn: Connection, column: Any, wanted: frozenset[str], what: str) -> None:
@@ -143,7 +192,7 @@ def submit(conn: Connection, actor: Principal, draft: Draft, now: datetime) -> S
     check_submission(item)
     if item.marking.classification > actor.clearance:
         raise InvalidInput("you cannot classify an item above your own clearance")
-    _check_sharing(conn, item, draft.sharing)
+    _check_sharing(conn, item, draft.sharing, now)
     audience = Audience(draft.sharing.agencies, draft.sharing.users, draft.sharing.groups)
     audit.record(
         conn, actor.username, "intel.item.submit", "intel_item", str(item.id), {"tlp": item.marking.tlp.label}
@@ -217,7 +266,7 @@ def share(conn: Connection, actor: Principal, item_id: str, sharing: Sharing, no
     if sharing.is_empty:
         raise InvalidInput("name at least one agency, user, sharing group or partner instance")
     stored = owned(conn, actor, item_id)
-    _check_sharing(conn, stored.item, sharing)
+    _check_sharing(conn, stored.item, sharing, now)
     audience = Audience(
         stored.audience.agencies | sharing.agencies,
         stored.audience.users | sharing.users,

@@ -35,7 +35,17 @@ from khusela.panic.avl import Unit, load_unit, unit_changed, unit_resource
 from khusela.panic.events import ALERT_CHANGED
 from khusela.panic.model import OPEN_STATUSES, AlertStatus, Outcome, UnitKind, UnitStatus, can_move
 from khusela.panic.queries import ALERT_COLUMNS, alert_resource, visible_alert
-from khusela.panic.recommend import ROAD_FACTOR, AgencyInfo, haversine_m, may_send, speed_mps
+from khusela.panic.recommend import (
+    REACH,
+    ROAD_FACTOR,
+    AgencyInfo,
+    Reach,
+    Refusal,
+    agreed_partners,
+    haversine_m,
+    refusal,
+    speed_mps,
+)
 from khusela.panic.tables import alerts, assignments, units
 from khusela.panic.units import UNIT_COLUMNS
 
@@ -128,7 +138,9 @@ def dispatch(
     """Send unit `unit_id` to alert `alert_id`; returns the new assignment.
 
     NotFound when the operator may not dispatch to the alert or the unit does not exist;
-    Forbidden when the unit's agency may not be sent there (see `recommend.REACH`);
+    Forbidden when the unit's agency may not be sent there (see `recommend.REACH`), or is a
+    community partner with no active dispatch agreement binding it to the operator's agency
+    or the agency handling the alert;
     Conflict when the alert is closed, the unit is off duty, already on this alert, or
     busy elsewhere without `redispatch`. Capability is advice, not a rule: an operator may
     send the police to a medical alert (they are often first there).
@@ -147,7 +159,7 @@ def dispatch(
     if not can_move(AlertStatus(alert["status"]), AlertStatus.DISPATCHED):
         raise Conflict(f"the alert is {alert['status']}: it takes no more units")
     _check_unit_free(unit, current, alert_id, redispatch)
-    _check_reach(conn, unit, alert)
+    _check_reach(conn, operator, unit, alert, now)
     if current is not None:
         _stand_down(conn, current, locked[current["alert_id"]], unit, operator.username, now, alert_id)
     assignment: Assignment = {
@@ -206,10 +218,23 @@ def _check_unit_free(unit: Unit, current: Assignment | None, alert_id: str, redi
         )
 
 
-def _check_reach(conn: Connection, unit: Unit, alert: records.Alert) -> None:
+def _check_reach(
+    conn: Connection, operator: Principal, unit: Unit, alert: records.Alert, now: datetime
+) -> None:
     agency = get_agency(conn, unit["agency_id"])
     info = AgencyInfo(agency.id, agency.name, agency.type, agency.jurisdiction)
-    if not may_send(info, unit["province"], alert["province"], alert["municipality"], alert["cell"]):
+    # Only community partners depend on agreements: the others cost no query.
+    needs_agreement = REACH.get(agency.type) is Reach.AGREEMENT
+    agreed = agreed_partners(conn, operator.agency_id, alert, now) if needs_agreement else frozenset()
+    why = refusal(
+        info, unit["province"], alert["province"], alert["municipality"], alert["cell"], agreed=agreed
+    )
+    if why is Refusal.NO_AGREEMENT:
+        raise Forbidden(
+            f"{agency.name} is a community partner: its units are dispatched only under an active "
+            "dispatch agreement with your agency or the agency handling this alert, and none is in force"
+        )
+    if why is not None:
         raise Forbidden(f"units of {agency.name} may not be dispatched to this alert's location")
 
 

@@ -3,7 +3,8 @@
 From pure rules to I/O:
 - the rules, one small table each: what help an alert type needs (`NEEDS`: unit kinds,
   or a capability such as `medical` that lets another kind stand in) and where each type
-  of agency may be sent (`REACH`);
+  of agency may be sent (`REACH`); community partners (CPFs, neighbourhood watches) also
+  need an active dispatch agreement, looked up once per request (`Scene.agreed`);
 - `UnitIndex`: available units in memory, one lat/lon grid per unit kind and capability,
   searched in rings of cells expanding from the alert until no unvisited cell can hold a
   unit faster than the k-th found; "5 best of 10,000" in about 0.1 ms, p99 under 0.4 ms
@@ -27,6 +28,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -50,6 +52,7 @@ from khusela.panic.avl import FRESH_FOR, USABLE_FOR, Freshness
 from khusela.panic.model import OPEN_STATUSES, AlertStatus, AlertType, UnitKind, UnitStatus
 from khusela.panic.queries import visible_alert
 from khusela.panic.tables import units
+from khusela.partners.rules import dispatch_partners
 from khusela.store.database import Database
 
 log = structlog.get_logger(__name__)
@@ -138,7 +141,11 @@ class Reach(StrEnum):
     PROVINCE = "province"
     """Anywhere in the province the agency serves (its own, or where its unit is based)."""
     JURISDICTION = "jurisdiction"
-    """Only inside the agency's own jurisdiction (a contracted or volunteer area)."""
+    """Only inside the agency's own jurisdiction (a contracted area)."""
+    AGREEMENT = "agreement"
+    """Only inside the agency's own jurisdiction, and only for an agency that an active
+    dispatch agreement binds to whoever is responsible for the alert (volunteers are sent
+    on terms their group signed up to, not by anyone who can see the map)."""
     NOWHERE = "nowhere"
 
 
@@ -149,11 +156,13 @@ REACH: dict[AgencyType, Reach] = {
     AgencyType.MUNICIPALITY: Reach.PROVINCE,
     AgencyType.PROVINCIAL_DEPARTMENT: Reach.PROVINCE,
     AgencyType.PRIVATE_SECURITY: Reach.JURISDICTION,
-    AgencyType.CPF: Reach.JURISDICTION,
-    AgencyType.NEIGHBOURHOOD_WATCH: Reach.JURISDICTION,
+    AgencyType.CPF: Reach.AGREEMENT,
+    AgencyType.NEIGHBOURHOOD_WATCH: Reach.AGREEMENT,
     AgencyType.SSA: Reach.NOWHERE,
 }
-"""Which agencies may be dispatched where. A type missing here is never dispatched."""
+"""Which agencies may be dispatched where. A type missing here is never dispatched.
+Private security keeps to its jurisdiction only: it comes in through the partner link
+(`panic/partners/`), where the company accepts or rejects each job itself."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,9 +183,12 @@ class Scene:
     province: str | None = None
     municipality: str | None = None
     cell: str | None = None
+    agreed: frozenset[str] = frozenset()
+    """Agencies whose community-partner units may be sent here: those an active dispatch
+    agreement binds to the dispatcher's agency or the alert's (`agreed_partners`)."""
 
     @classmethod
-    def of(cls, alert: records.Alert) -> Scene:
+    def of(cls, alert: records.Alert, agreed: frozenset[str] = frozenset()) -> Scene:
         if alert["lat"] is None or alert["lon"] is None:
             raise Conflict("the alert has no location yet: recommendations need one")
         return cls(
@@ -186,7 +198,45 @@ class Scene:
             alert["province"],
             alert["municipality"],
             alert["cell"],
+            agreed,
         )
+
+
+class Refusal(StrEnum):
+    """Why a unit may not be sent somewhere (dispatch words its 403 from this)."""
+
+    NEVER = "never"
+    """Its agency is unknown or of a type that is never dispatched."""
+    OUT_OF_REACH = "out_of_reach"
+    """The place lies outside where its agency may be sent."""
+    NO_AGREEMENT = "no_agreement"
+    """A community partner in its own area, but no active dispatch agreement covers it."""
+
+
+def refusal(
+    agency: AgencyInfo | None,
+    unit_province: str | None,
+    province: str | None,
+    municipality: str | None,
+    cell: str | None,
+    *,
+    agreed: AbstractSet[str] = frozenset(),
+) -> Refusal | None:
+    """Why a unit of `agency`, based in `unit_province`, may not be sent to a place, or
+    None when it may. `agreed`: the agencies bound by an active dispatch agreement to whoever
+    is responsible for the alert (only community partners need to be among them)."""
+    if agency is None:
+        return Refusal.NEVER
+    reach = REACH.get(agency.type, Reach.NOWHERE)
+    if reach is Reach.NOWHERE:
+        return Refusal.NEVER
+    if agency.jurisdiction.covers(province, municipality, cell):
+        if reach is Reach.AGREEMENT and agency.id not in agreed:
+            return Refusal.NO_AGREEMENT
+        return None
+    if reach is Reach.PROVINCE and province is not None and province == unit_province:
+        return None
+    return Refusal.OUT_OF_REACH
 
 
 def may_send(
@@ -195,16 +245,12 @@ def may_send(
     province: str | None,
     municipality: str | None,
     cell: str | None,
+    *,
+    agreed: AbstractSet[str] = frozenset(),
 ) -> bool:
-    """Whether a unit of `agency`, based in `unit_province`, may be sent to a place."""
-    if agency is None:
-        return False
-    reach = REACH.get(agency.type, Reach.NOWHERE)
-    if reach is Reach.NOWHERE:
-        return False
-    if agency.jurisdiction.covers(province, municipality, cell):
-        return True
-    return reach is Reach.PROVINCE and province is not None and province == unit_province
+    """Whether a unit of `agency`, based in `unit_province`, may be sent to a place (see
+    `refusal`)."""
+    return refusal(agency, unit_province, province, municipality, cell, agreed=agreed) is None
 
 
 def qualifies(kind: UnitKind, capabilities: Iterable[str], alert_type: AlertType) -> bool:
@@ -660,7 +706,8 @@ def shortlist(
     road_factor: float = ROAD_FACTOR,
 ) -> Shortlist:
     """For each of the scene's needs, the `size` units with the best straight-line ETA that
-    may be sent there and whose position is usable."""
+    may be sent there (community partners only when `scene.agreed` names their agency) and
+    whose position is usable."""
     memo: dict[tuple[str, str | None], bool] = {}
 
     def allowed(unit: IndexedUnit) -> bool:
@@ -668,7 +715,9 @@ def shortlist(
         ok = memo.get(key)
         if ok is None:
             agency = agencies_by_id.get(unit.agency_id)
-            ok = memo[key] = may_send(agency, unit.province, scene.province, scene.municipality, scene.cell)
+            ok = memo[key] = may_send(
+                agency, unit.province, scene.province, scene.municipality, scene.cell, agreed=scene.agreed
+            )
         return ok
 
     since = now.timestamp() - USABLE_FOR.total_seconds()
@@ -951,6 +1000,17 @@ def live_index(db: Database) -> LiveIndex:
         return live
 
 
+def agreed_partners(
+    conn: Connection, operator_agency_id: str | None, alert: records.Alert, now: datetime
+) -> frozenset[str]:
+    """The agencies whose community-partner units may be sent to `alert` by an operator of
+    `operator_agency_id`: those an active dispatch or joint-operations agreement binds to
+    the operator's agency or to the agency handling the alert (one query), and the
+    operator's own agency, which always sends its own volunteers."""
+    found = dispatch_partners(conn, (operator_agency_id, alert["assigned_agency_id"]), now)
+    return found | {operator_agency_id} if operator_agency_id else found
+
+
 def recommend_for_alert(
     conn: Connection,
     viewer: Principal,
@@ -962,11 +1022,12 @@ def recommend_for_alert(
     clock: Clock | None = None,
 ) -> Recommendations:
     """The use case behind GET /alerts/{id}/recommendations: the caller must be allowed to
-    dispatch to the alert (else NotFound); a closed or unlocated alert is a Conflict."""
+    dispatch to the alert (else NotFound); a closed or unlocated alert is a Conflict.
+    Community partners are recommended only under a dispatch agreement (`agreed_partners`)."""
     alert = visible_alert(conn, viewer, alert_id, Action.PANIC_DISPATCH)
     if AlertStatus(alert["status"]) not in OPEN_STATUSES:
         raise Conflict("the alert is closed")
-    scene = Scene.of(alert)
     now = (clock or SystemClock()).now()
+    scene = Scene.of(alert, agreed_partners(conn, viewer.agency_id, alert, now))
     live.refresh(conn, now)
     return live.recommend(scene, now, k=k, router=router or router_from_env())

@@ -15,12 +15,12 @@ from khusela.core.clock import SystemClock
 from khusela.core.errors import NotFound
 from khusela.identity.model import Principal
 from khusela.identity.policy import Action
-from khusela.partners import cap_feed, community, media, patrols, screening
+from khusela.partners import cap_feed, community, delivery, media, patrols, screening
 from khusela.partners.api import read_upload, store
 from khusela.partners.community import AlertDraft
 from khusela.partners.patrols import PatrolDraft
-from khusela.partners.ports import default_push
 from khusela.partners.schemas import (
+    CommunityAlertDetailOut,
     CommunityAlertIn,
     CommunityAlertOut,
     FindingOut,
@@ -56,33 +56,30 @@ def _now() -> Any:
     "/community-alerts", response_model=IssuedOut, status_code=201, summary="Broadcast a community alert"
 )
 def issue_alert(body: CommunityAlertIn, actor: Writer, platform: PlatformDep) -> dict[str, Any]:
-    """Published in the CAP feed at once, and texted / pushed to everyone following the area
-    (residents' subscriptions, and CPF / neighbourhood-watch members whose patrol area it touches)."""
+    """Published in the CAP feed at once; texts and pushes to everyone following the area
+    (residents' subscriptions, and CPF / neighbourhood-watch members whose patrol area it
+    touches) go out in the background: GET the alert for how many were told so far."""
     draft = AlertDraft(
         **body.model_dump(exclude={"cells", "valid_hours"}),
         cells=tuple(body.cells),
         valid_for=timedelta(hours=body.valid_hours),
     )
-    now = _now()
     with platform.db.write() as conn:
-        alert = community.issue(conn, actor, draft, now)
-    with platform.db.write() as conn:
-        sent = community.deliver(conn, alert["id"], platform.sms, default_push(), now)
+        alert = community.issue(conn, actor, draft, _now())
     platform.relay.notify()
-    return {**alert, "delivered_sms": sent["sms"], "delivered_push": sent["push"]}
+    return {**alert, "delivery": "pending"}
 
 
 @router.post(
     "/community-alerts/{alert_id}/cancel", response_model=IssuedOut, summary="Cancel a community alert"
 )
 def cancel_alert(alert_id: str, actor: Writer, platform: PlatformDep) -> dict[str, Any]:
-    """Publishes a CAP Cancel and tells the same people that the warning no longer stands."""
-    now = _now()
+    """Publishes a CAP Cancel at once; the same people are told in the background that the
+    warning no longer stands."""
     with platform.db.write() as conn:
-        alert = community.cancel(conn, actor, alert_id, now)
-    with platform.db.write() as conn:
-        sent = community.deliver(conn, alert_id, platform.sms, default_push(), now)
-    return {**alert, "delivered_sms": sent["sms"], "delivered_push": sent["push"]}
+        alert = community.cancel(conn, actor, alert_id, _now())
+    platform.relay.notify()
+    return {**alert, "delivery": "pending"}
 
 
 @router.get("/community-alerts", response_model=list[CommunityAlertOut], summary="Community alerts in force")
@@ -118,6 +115,19 @@ def cap_one(alert_id: str, platform: PlatformDep) -> Response:
     with platform.db.read() as conn:
         alert = community.get(conn, alert_id)
     return Response(cap_feed.render(alert), media_type="application/cap+xml")
+
+
+@router.get(
+    "/community-alerts/{alert_id}",
+    response_model=CommunityAlertDetailOut,
+    summary="One community alert, with how many people were told about its current version",
+)
+def get_alert(alert_id: str, viewer: CurrentUser, platform: PlatformDep) -> dict[str, Any]:
+    """Any signed-in person, like the list: the counts are totals, never who was told.
+    Declared after `{alert_id}.cap` so that route keeps its path."""
+    with platform.db.read() as conn:
+        alert = community.get(conn, alert_id)
+        return {**alert, **delivery.progress(conn, alert)}
 
 
 # --- following areas -------------------------------------------------------------------------

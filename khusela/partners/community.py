@@ -1,12 +1,13 @@
 """Community alerts, the areas residents follow, and the patrol areas of community groups.
 
 An operator or municipal official (PARTNERS_WRITE) broadcasts a warning for an area. It is
-published in the public CAP feed (`partners.cap_feed`) and handed to the notification ports:
-a text message to everyone following the area who has a phone number, and a push to all of
-them. Who follows an area: residents subscribed to one of its cells or to its municipality,
-and members of CPFs and neighbourhood watches whose patrol area touches it. Each delivery is
-recorded per (alert version, person, channel), so sending again after a failure skips those
-already told.
+published in the public CAP feed (`partners.cap_feed`) at once; issuing and cancelling each
+enqueue `partners.community_alert_issued` (with the alert's version), and the bus consumer in
+`partners.delivery` texts everyone following the area who has a phone number and pushes to
+all of them, outside the operator's request. Who follows an area: residents subscribed to one
+of its cells or to its municipality, and members of CPFs and neighbourhood watches whose
+patrol area touches it. Each delivery is recorded per (alert version, person, channel) right
+after its send, so sending again after a failure or a crash skips those already told.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-import structlog
-from sqlalchemy import Connection, delete, insert, or_, select, update
+from sqlalchemy import Connection, delete, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from khusela.audit import log as audit
 from khusela.bus.outbox import enqueue
@@ -26,11 +28,9 @@ from khusela.core.events import Event
 from khusela.core.ids import new_id
 from khusela.identity.model import AgencyType, Principal, Role
 from khusela.identity.policy import Action, Scope, can, scope_of
-from khusela.identity.ports import SmsSender
 from khusela.identity.tables import agencies, user_roles, users
 from khusela.partners import areas
 from khusela.partners.access import is_community
-from khusela.partners.ports import PushSender
 from khusela.partners.tables import (
     community_alert_cells,
     community_alert_deliveries,
@@ -38,8 +38,6 @@ from khusela.partners.tables import (
     community_patrol_areas,
     community_subscriptions,
 )
-
-log = structlog.get_logger("khusela.partners.community")
 
 ALERT_ISSUED = "partners.community_alert_issued"
 MAX_SUBSCRIPTIONS = 20
@@ -265,7 +263,8 @@ def patrol_area(conn: Connection, agency_id: str) -> list[str]:
 
 
 def recipients(conn: Connection, alert: dict[str, Any]) -> list[tuple[str, str | None]]:
-    """(user id, phone) of everyone following the alert's area, each once."""
+    """(user id, phone) of everyone following the alert's area, each once, in a stable order
+    (so a retry walks the same list)."""
     cells = alert["cells"]
     follows = [
         (community_subscriptions.c.kind == SubscriptionKind.CELL.value)
@@ -285,7 +284,7 @@ def recipients(conn: Connection, alert: dict[str, Any]) -> list[tuple[str, str |
             or_(users.c.id.in_(subscribed), users.c.agency_id.in_(patrolling) & users.c.id.in_(members)),
         )
     )
-    return [(r.id, r.phone) for r in rows]
+    return sorted((r.id, r.phone) for r in rows)
 
 
 def sms_text(alert: dict[str, Any]) -> str:
@@ -296,37 +295,37 @@ def sms_text(alert: dict[str, Any]) -> str:
     return text if len(text) <= SMS_LIMIT else text[: SMS_LIMIT - 1] + "…"
 
 
-def deliver(
-    conn: Connection, alert_id: str, sms: SmsSender, push: PushSender, now: datetime
-) -> dict[str, int]:
-    """Tell everyone following the area about this version of the alert; returns counts sent."""
-    alert = get(conn, alert_id)
-    done = {
-        (r.user_id, r.channel)
-        for r in conn.execute(
-            select(community_alert_deliveries.c.user_id, community_alert_deliveries.c.channel).where(
-                community_alert_deliveries.c.alert_id == alert_id,
-                community_alert_deliveries.c.version == alert["version"],
-            )
-        )
-    }
-    text, sent = sms_text(alert), {"sms": 0, "push": 0}
-    for user_id, phone in recipients(conn, alert):
-        if phone and (user_id, "sms") not in done and sms.available():
-            sms.send(phone, text)
-            _delivered(conn, alert, user_id, "sms", now)
-            sent["sms"] += 1
-        if (user_id, "push") not in done:
-            push.push(user_id, alert["headline"], text)
-            _delivered(conn, alert, user_id, "push", now)
-            sent["push"] += 1
-    log.info("community_alert.delivered", alert_id=alert_id, version=alert["version"], **sent)
-    return sent
-
-
-def _delivered(conn: Connection, alert: dict[str, Any], user_id: str, channel: str, now: datetime) -> None:
-    conn.execute(
-        insert(community_alert_deliveries).values(
-            alert_id=alert["id"], version=alert["version"], user_id=user_id, channel=channel, at=now
+def delivered(conn: Connection, alert_id: str, version: int) -> set[tuple[str, str]]:
+    """(user id, channel) of everyone already told about this version of the alert."""
+    rows = conn.execute(
+        select(community_alert_deliveries.c.user_id, community_alert_deliveries.c.channel).where(
+            community_alert_deliveries.c.alert_id == alert_id,
+            community_alert_deliveries.c.version == version,
         )
     )
+    return {(r.user_id, r.channel) for r in rows}
+
+
+def record_delivery(
+    conn: Connection, alert_id: str, version: int, user_id: str, channel: str, now: datetime
+) -> None:
+    """Note that one person was told on one channel; a second note of the same is a no-op
+    (two nodes may both have sent it: the row says it went, once is enough)."""
+    values = {"alert_id": alert_id, "version": version, "user_id": user_id, "channel": channel, "at": now}
+    stmt = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(community_alert_deliveries)
+    conn.execute(stmt.values(**values).on_conflict_do_nothing())
+
+
+def delivery_counts(conn: Connection, alert_id: str, version: int) -> dict[str, int]:
+    """How many people were told about this version, per channel (`sms`, `push`)."""
+    rows = conn.execute(
+        select(community_alert_deliveries.c.channel, func.count())
+        .where(
+            community_alert_deliveries.c.alert_id == alert_id,
+            community_alert_deliveries.c.version == version,
+        )
+        .group_by(community_alert_deliveries.c.channel)
+    )
+    counts = {"sms": 0, "push": 0}
+    counts.update({str(channel): int(n) for channel, n in rows})
+    return counts

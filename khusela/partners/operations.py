@@ -7,13 +7,14 @@ operation only when their group takes part and it is marked TLP:GREEN or CLEAR.
 Events are linked by id to the module that holds them (panic alerts, CCTV events, cyber
 alerts); the link keeps a one-line summary without personal information, and whoever links
 must be able to read the event in its own module. Outcomes of an operation under an
-agreement count toward that agreement's indicators (`partners.indicators`).
+agreement count toward that agreement's indicators (`partners.indicators`), and the debrief
+rolls them up into the risk register (`ROLLUP`, `roll_up`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import h3
@@ -22,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from khusela.audit import log as audit
 from khusela.bus.outbox import enqueue
+from khusela.core.clock import as_utc
 from khusela.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from khusela.core.events import Event
 from khusela.core.geo import JURISDICTION_RESOLUTION, is_valid_cell
@@ -39,6 +41,8 @@ from khusela.partners.tables import (
     partner_operation_outcomes,
     partner_operations,
 )
+from khusela.risk import register
+from khusela.risk.model import Category, check_text
 
 OPERATION_CHANGED = "partners.operation_changed"
 MAX_CELLS = 5000
@@ -363,16 +367,121 @@ def outcomes(conn: Connection, operation_id: str) -> list[dict[str, Any]]:
 def debrief(
     conn: Connection, actor: Principal, operation_id: str, text: str, now: datetime
 ) -> dict[str, Any]:
-    """Close the operation with its debrief; after this its timeline and outcomes are final."""
+    """Close the operation with its debrief; after this its timeline and outcomes are final.
+    Its outcomes are noted on the risk-register entries they concern, in this transaction;
+    the answer counts only those entries the actor may read."""
     operation = _writable(conn, actor, operation_id)
     if operation["status"] == OperationStatus.CLOSED.value:
         raise Conflict("the operation is already closed")
     if not text.strip():
         raise InvalidInput("a debrief says what happened and what was learned")
     _set_status(conn, operation_id, OperationStatus.CLOSED, now, debrief=text)
-    audit.record(conn, actor.username, "partners.operation_debrief", "operation", operation_id)
+    noted = roll_up(conn, operation, now)
+    audit.record(
+        conn,
+        actor.username,
+        "partners.operation_debrief",
+        "operation",
+        operation_id,
+        {"register": len(noted)},
+    )
     enqueue(conn, Event(OPERATION_CHANGED, {"operation_id": operation_id, "change": "closed"}))
-    return get(conn, actor, operation_id)
+    closed = get(conn, actor, operation_id)
+    closed["register_entries_updated"] = len(register.readable(conn, actor, noted))
+    return closed
+
+
+# --- outcomes into the risk register ---------------------------------------------------------
+
+ROLLUP: dict[OutcomeKind, frozenset[Category]] = {
+    OutcomeKind.MINING_SITE_CLOSED: frozenset({Category.ILLEGAL_MINING}),
+    OutcomeKind.ARREST: frozenset(
+        {
+            Category.ILLEGAL_MINING,
+            Category.DRUG_TRAFFICKING,
+            Category.VIOLENT_CRIME,
+            Category.EXTORTION,
+            Category.GANG_ACTIVITY,
+            Category.INFRASTRUCTURE_THEFT,
+        }
+    ),
+    OutcomeKind.SEIZURE: frozenset(
+        {
+            Category.ILLEGAL_MINING,
+            Category.DRUG_TRAFFICKING,
+            Category.GANG_ACTIVITY,
+            Category.INFRASTRUCTURE_THEFT,
+        }
+    ),
+    OutcomeKind.BYLAW_NOTICE: frozenset({Category.BYLAW_NON_ENFORCEMENT}),
+    OutcomeKind.OTHER: frozenset(),
+}
+"""Which register categories each kind of outcome speaks to (docs/modules/partners.md says
+why). Gender-based violence, unrest, migration pressure and "other" are never noted: an
+operation's arrest or seizure count says nothing about how those risks are mitigated."""
+
+_PHRASES: dict[OutcomeKind, tuple[str, str]] = {
+    OutcomeKind.ARREST: ("arrest", "arrests"),
+    OutcomeKind.SEIZURE: ("seizure", "seizures"),
+    OutcomeKind.MINING_SITE_CLOSED: ("illegal mining site closed", "illegal mining sites closed"),
+    OutcomeKind.BYLAW_NOTICE: ("by-law notice issued", "by-law notices issued"),
+}
+SAST = timezone(timedelta(hours=2), "SAST")
+
+
+def _totals(conn: Connection, operation_id: str) -> dict[OutcomeKind, int]:
+    totals: dict[OutcomeKind, int] = {}
+    for o in outcomes(conn, operation_id):
+        kind = OutcomeKind(o["kind"])
+        totals[kind] = totals.get(kind, 0) + int(o["quantity"])
+    return totals
+
+
+def _when(starts: datetime, ends: datetime) -> str:
+    s, e = as_utc(starts).astimezone(SAST), as_utc(ends).astimezone(SAST)
+    first, last = f"{s.day} {s:%b %Y}", f"{e.day} {e:%b %Y}"
+    return first if first == last else f"{first} - {last}"
+
+
+def _title(name: str) -> str:
+    """The operation's name as the line shows it; a name holding personal information (the
+    register refuses it) is left out rather than failing the debrief."""
+    try:
+        check_text("operation name", name)
+    except InvalidInput:
+        return "Joint operation"
+    return name if name.lower().startswith("operation") else f"Operation {name}"
+
+
+def rollup_line(operation: dict[str, Any], totals: dict[OutcomeKind, int], category: Category) -> str:
+    """E.g. "Operation Vala Umgodi (3 - 5 Mar 2026): 12 arrests, 2 illegal mining sites closed"."""
+    parts = [
+        f"{n} {_PHRASES[kind][n != 1]}"
+        for kind, n in sorted(totals.items(), key=lambda kv: list(OutcomeKind).index(kv[0]))
+        if category in ROLLUP[kind]
+    ]
+    head = f"{_title(operation['name'])} ({_when(operation['starts_at'], operation['ends_at'])})"
+    return f"{head}: {', '.join(parts)}"[:500]
+
+
+def roll_up(conn: Connection, operation: dict[str, Any], now: datetime) -> list[str]:
+    """Note the operation's outcomes on every open register entry they concern (the entry's
+    locality shares ground with the operation's area and its category is one the outcomes
+    speak to); returns the ids noted. A system write: entries the operation's agencies could
+    not see are noted too, and the caller must not disclose them."""
+    totals = _totals(conn, operation["id"])
+    categories = set().union(*(ROLLUP[kind] for kind in totals)) if totals else set()
+    cells = conn.execute(
+        select(partner_operation_cells.c.cell).where(
+            partner_operation_cells.c.operation_id == operation["id"]
+        )
+    ).scalars()
+    concerned = register.entries_over(conn, set(cells), operation["municipality"], categories)
+    by = f"operation {operation['id']}"
+    done = min(as_utc(operation["ends_at"]), now).astimezone(SAST).date()
+    for entry_id, category in concerned:
+        register.note_operation(conn, entry_id, rollup_line(operation, totals, category), by, now, done)
+    return [entry_id for entry_id, _ in concerned]
 
 
 def timeline(conn: Connection, viewer: Principal, operation_id: str) -> list[dict[str, Any]]:

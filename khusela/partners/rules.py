@@ -5,19 +5,21 @@ and activated in the tracker is what lets, say, a command centre view a metro po
 agency's cameras. An agreement is *active* when its status is active, it has been signed,
 and it has not ended (all judged on the South African calendar day).
 
-| question                 | area of collaboration it needs      |
-|--------------------------|-------------------------------------|
-| `may_dispatch`           | dispatch, or joint operations       |
-| `may_share`              | information sharing                 |
-| `may_view_cameras`       | CCTV integration                    |
+| question                            | area of collaboration it needs |
+|-------------------------------------|--------------------------------|
+| `may_dispatch`, `dispatch_partners` | dispatch, or joint operations  |
+| `may_share`                         | information sharing            |
+| `may_view_cameras`                  | CCTV integration               |
 
 Each has a Python face (one pair of agencies) and `partners_of` gives the set, for SQL
-filters such as `Columns(granted=owner.in_(partners_of(...)))`.
+filters such as `Columns(granted=owner.in_(partners_of(...)))`. Panic dispatch asks
+`dispatch_partners` once per dispatch or recommendation: community partners (CPFs,
+neighbourhood watches) are sent only where it names their agency (`khusela.panic.recommend`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, Connection, Select, and_, or_, select
@@ -43,6 +45,13 @@ def partners_query(
 ) -> Select[tuple[str]]:
     """The agencies bound to `agency_id` by an active agreement with one of `areas`, as a
     subquery other modules can put inside their own read filter (no extra round trip)."""
+    return _partners_of_any((agency_id,), areas, now)
+
+
+def _partners_of_any(
+    agency_ids: Collection[str], areas: Iterable[AreaKind], now: datetime | None
+) -> Select[tuple[str]]:
+    """The agencies bound to any of `agency_ids` (each other party of each agreement)."""
     today = today_in_sa(now or SystemClock().now())
     mine, theirs = aliased(partner_agreement_parties), aliased(partner_agreement_parties)
     wanted = [a.value for a in areas]
@@ -52,8 +61,8 @@ def partners_query(
         .join(mine, mine.c.agreement_id == theirs.c.agreement_id)
         .join(partner_agreements, partner_agreements.c.id == theirs.c.agreement_id)
         .where(
-            mine.c.agency_id == agency_id,
-            theirs.c.agency_id != agency_id,
+            mine.c.agency_id.in_(list(agency_ids)),
+            theirs.c.agency_id != mine.c.agency_id,
             _active(today),
             partner_agreements.c.id.in_(with_area),
         )
@@ -83,11 +92,28 @@ def _bound(
     return b in partners_of(conn, a, areas, now)
 
 
+DISPATCH_AREAS = (AreaKind.DISPATCH, AreaKind.JOINT_OPERATIONS)
+"""The areas of collaboration under which one agency's units are sent for another."""
+
+
 def may_dispatch(
     conn: Connection, agency_id: str, alert_agency_id: str | None, now: datetime | None = None
 ) -> bool:
     """Whether units of `agency_id` may be sent to alerts of `alert_agency_id`'s area."""
-    return _bound(conn, agency_id, alert_agency_id, (AreaKind.DISPATCH, AreaKind.JOINT_OPERATIONS), now)
+    return _bound(conn, agency_id, alert_agency_id, DISPATCH_AREAS, now)
+
+
+def dispatch_partners(
+    conn: Connection, agency_ids: Iterable[str | None], now: datetime | None = None
+) -> frozenset[str]:
+    """Agencies bound to any of `agency_ids` (say the dispatching operator's and the agency
+    handling the alert) by an active dispatch or joint-operations agreement, in one query:
+    panic dispatch passes the set to its pure rules instead of asking per unit."""
+    ids = sorted({a for a in agency_ids if a})
+    if not ids:
+        return frozenset()
+    found = conn.execute(_partners_of_any(ids, DISPATCH_AREAS, now)).scalars()
+    return frozenset(str(agency) for agency in found)
 
 
 def may_share(conn: Connection, from_agency_id: str, to_agency_id: str, now: datetime | None = None) -> bool:

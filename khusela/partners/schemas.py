@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -230,6 +230,11 @@ class OperationOut(OperationSummaryOut):
     cells: list[str]
     participants: list[ParticipantOut]
     outcomes: list[OutcomeOut]
+    register_entries_updated: int | None = Field(
+        None,
+        description="On the debrief only: how many risk-register entries you may read got a done"
+        " mitigation line from this operation's outcomes.",
+    )
 
 
 class LinkIn(Incoming):
@@ -292,8 +297,19 @@ class CommunityAlertOut(Outgoing):
 
 
 class IssuedOut(CommunityAlertOut):
-    delivered_sms: int
-    delivered_push: int
+    delivery: Literal["pending", "complete"] = Field(
+        description="Texts and pushes go out in the background; `pending` until everyone following"
+        " the area was told about this version (GET the alert for the counts so far)."
+    )
+
+
+class DeliveriesOut(Outgoing):
+    sms: int = Field(description="People texted about the alert's current version.")
+    push: int = Field(description="People sent a push about the alert's current version.")
+
+
+class CommunityAlertDetailOut(IssuedOut):
+    deliveries: DeliveriesOut
 
 
 class SubscriptionIn(Incoming):

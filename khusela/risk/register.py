@@ -9,15 +9,21 @@ on the entry's province and municipality. An entry the caller may read but not e
 Each write stores a version row (who, when, each changed field's old and new value, the
 whole entry after it) in the same transaction as the entry and the audit record, and edits
 carry the version they were made from, so two officials editing at once cannot silently
-overwrite each other (409)."""
+overwrite each other (409).
+
+One write comes from the system rather than an official: a joint operation closed with its
+debrief adds a done mitigation line to the open entries it concerns (`entries_over`,
+`note_operation`; the rule is in `partners.operations`), through the same version row and
+audit record, signed "operation <id>"."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
+import h3
 from sqlalchemy import Connection, insert, select, update
 
 from khusela.audit import log as audit
@@ -33,10 +39,11 @@ from khusela.risk.model import (
     EntrySpec,
     EntryStatus,
     Mitigation,
+    check_text,
     level_of,
     validate,
 )
-from khusela.risk.tables import risk_entries, risk_entry_versions
+from khusela.risk.tables import risk_entries, risk_entry_versions, risk_locality_cells
 
 ENTRY_COLUMNS = Columns(province=risk_entries.c.province, municipality=risk_entries.c.municipality)
 EDITABLE = (
@@ -260,3 +267,85 @@ def history(conn: Connection, viewer: Principal, entry_id: str) -> list[dict[str
         .order_by(risk_entry_versions.c.version.desc())
     )
     return [dict(r._mapping) for r in rows]
+
+
+# --- system notes: a joint operation's outcomes ------------------------------------------------
+
+
+def _with_ancestors(cells: Iterable[str]) -> set[str]:
+    return {h3.cell_to_parent(c, r) for c in cells for r in range(h3.get_resolution(c) + 1)}
+
+
+def _overlaps(cell: str, area: set[str], area_up: set[str]) -> bool:
+    """Whether `cell` and the area share ground, whatever the two resolutions: the cell holds
+    one of the area's cells, or one of them holds the cell."""
+    return cell in area_up or any(
+        h3.cell_to_parent(cell, r) in area for r in range(h3.get_resolution(cell) + 1)
+    )
+
+
+def entries_over(
+    conn: Connection, cells: Collection[str], municipality: str | None, categories: Collection[Category]
+) -> list[tuple[str, Category]]:
+    """(Id, category) of the entries not closed, of these categories, whose locality shares ground with
+    the area: its H3 cells, or, for an area given only as a municipality, that municipality.
+    A system query: no viewer, so callers must not hand the result to a user as it is."""
+    if not categories or not (cells or municipality):
+        return []
+    query = select(risk_entries.c.id, risk_entries.c.locality_code, risk_entries.c.category).where(
+        risk_entries.c.status != EntryStatus.CLOSED.value,
+        risk_entries.c.category.in_(sorted(c.value for c in categories)),
+    )
+    if not cells:
+        rows = conn.execute(query.where(risk_entries.c.municipality == municipality)).all()
+        return [(r.id, Category(r.category)) for r in rows]
+    rows = conn.execute(query).all()
+    codes = sorted({r.locality_code for r in rows})
+    area, area_up = set(cells), _with_ancestors(cells)
+    covered = {
+        c.locality_code
+        for c in conn.execute(
+            select(risk_locality_cells).where(risk_locality_cells.c.locality_code.in_(codes))
+        )
+        if _overlaps(c.cell, area, area_up)
+    }
+    return [(r.id, Category(r.category)) for r in rows if r.locality_code in covered]
+
+
+def note_operation(
+    conn: Connection, entry_id: str, text: str, by: str, now: datetime, due: date | None = None
+) -> dict[str, Any]:
+    """Append a done mitigation line written by the system (`by`, e.g. "operation <id>"): a
+    new version and an audit record as for an edit, in the caller's transaction. No
+    permission check: the caller is the rule that decided the entry is concerned."""
+    check_text("mitigation", text)
+    row = conn.execute(select(risk_entries).where(risk_entries.c.id == entry_id).with_for_update()).first()
+    if row is None:
+        raise NotFound("no such register entry")
+    old = dict(row._mapping)
+    mitigations = [*old["mitigations"], Mitigation(text, due, ActionStatus.DONE).as_json()]
+    new = {
+        **old,
+        "mitigations": mitigations,
+        "version": old["version"] + 1,
+        "updated_by": by,
+        "updated_at": now,
+    }
+    conn.execute(
+        update(risk_entries)
+        .where(risk_entries.c.id == entry_id)
+        .values(mitigations=mitigations, version=new["version"], updated_by=by, updated_at=now)
+    )
+    _version(conn, new, "operation", {"mitigations": [old["mitigations"], mitigations]})
+    audit.record(conn, by, "risk.entry_noted", "risk_entry", entry_id, {"fields": ["mitigations"]})
+    return new
+
+
+def readable(conn: Connection, viewer: Principal, entry_ids: Collection[str]) -> list[str]:
+    """Those of `entry_ids` the viewer may read (the others are not to be mentioned to them)."""
+    if not entry_ids:
+        return []
+    query = select(risk_entries.c.id).where(
+        risk_entries.c.id.in_(sorted(entry_ids)), read_filter(viewer, Action.RISK_READ, ENTRY_COLUMNS)
+    )
+    return list(conn.execute(query).scalars())

@@ -87,9 +87,9 @@ export function communityBoard(panel, ctx) {
       submit.disabled = true;
       try {
         const issued = await api.post("/api/partners/community-alerts", body);
-        ctx.announce(`Alert sent: ${plural(issued.delivered_sms, "text")}, ${plural(issued.delivered_push, "push message")}.`);
+        ctx.announce("Alert published; texts and push messages are going out.");
         problem.node.textContent = "";
-        status.textContent = `Sent “${issued.headline}”: ${plural(issued.delivered_sms, "text")} and ${plural(issued.delivered_push, "push message")} delivered.`;
+        status.textContent = `Published “${issued.headline}”: texts and push messages are going out to everyone following the area.`;
         form.reset();
         if (map) map.clearPicked();
         await reload();

@@ -2,7 +2,8 @@
 // or tiles when configured), and on top either an area of H3 cells, a patrol route, or the
 // province's resolution-7 grid (/api/map/grid) whose cells a click adds to or removes from a
 // community alert's area. Community alerts and subscriptions are kept at resolution 7, so the
-// grid's cells are exactly what the API stores.
+// grid's cells are exactly what the API stores. A map can also take points clicked in order:
+// the corners of an operation's polygon, or the stops of a patrol route.
 import L from "leaflet";
 import { disposeMap } from "../shared/leaflet-dispose.js";
 
@@ -11,6 +12,8 @@ const AREA_STYLE = { color: "#ffd23f", weight: 2, fillColor: "#ffd23f", fillOpac
 const GRID_STYLE = { color: "#3d5575", weight: 0.5, opacity: 0.6, fillColor: "#4fb3ff", fillOpacity: 0 };
 const PICKED_STYLE = { color: "#ffd23f", weight: 2, opacity: 1, fillColor: "#ffd23f", fillOpacity: 0.45 };
 const ROUTE_STYLE = { color: "#7ddc8a", weight: 4, opacity: 0.95 };
+const PATH_STYLE = { color: "#ff9f1c", weight: 3, opacity: 1, fillColor: "#ff9f1c", fillOpacity: 0.15, interactive: false };
+const CORNER_STYLE = { radius: 5, color: "#0b1118", weight: 2, fillColor: "#ff9f1c", fillOpacity: 1, interactive: false };
 
 let configPromise = null;
 let basePromise = null;
@@ -134,6 +137,7 @@ export class PartnerMap {
       onEachFeature: (feature, cellLayer) => {
         this.gridLayers.set(feature.properties.cell, cellLayer);
         cellLayer.on("click", () => {
+          if (this.drawMode) return; // the click adds a point instead (see drawPath)
           const cell = feature.properties.cell;
           if (this.picked.has(cell)) this.picked.delete(cell);
           else this.picked.add(cell);
@@ -175,6 +179,68 @@ export class PartnerMap {
     if (!layer) return null;
     this.map.setView(layer.getBounds().getCenter(), Math.max(this.map.getZoom(), 12), { animate: false });
     const p = this.map.latLngToContainerPoint(layer.getBounds().getCenter());
+    return { x: p.x, y: p.y };
+  }
+
+  /**
+   * Let clicks on the map add points in order: the corners of a polygon (`kind` "polygon") or
+   * the stops of a route ("line"). While drawing, a click on a grid cell adds a point rather
+   * than picking the cell; `pauseDrawing()` gives clicks back to the grid and keeps the points.
+   * `onChange(points)` gets [[lat, lon], …] after every change.
+   */
+  drawPath(kind, onChange) {
+    if (!this.path || this.path.kind !== kind) {
+      if (this.path) this.path.layer.remove();
+      this.path = { kind, points: [], onChange, layer: L.featureGroup().addTo(this.map) };
+      this.map.on("click", (event) => this.addPoint(event.latlng));
+    }
+    this.path.onChange = onChange;
+    this.drawMode = true;
+    this.container.classList.add("pt-drawing");
+  }
+
+  pauseDrawing() {
+    this.drawMode = false;
+    this.container.classList.remove("pt-drawing");
+  }
+
+  addPoint(latlng) {
+    if (!this.drawMode || !this.path) return;
+    this.path.points.push([Number(latlng.lat.toFixed(6)), Number(latlng.lng.toFixed(6))]);
+    this.redrawPath();
+  }
+
+  undoPoint() {
+    if (!this.path || !this.path.points.length) return;
+    this.path.points.pop();
+    this.redrawPath();
+  }
+
+  clearPath() {
+    if (!this.path) return;
+    this.path.points = [];
+    this.redrawPath();
+  }
+
+  /** The points clicked so far, [[lat, lon], …] in order. */
+  pathPoints() {
+    return this.path ? this.path.points.map((p) => [...p]) : [];
+  }
+
+  redrawPath() {
+    const { kind, points, layer, onChange } = this.path;
+    layer.clearLayers();
+    const style = { ...PATH_STYLE, renderer: this.renderer };
+    if (kind === "polygon" && points.length >= 3) L.polygon(points, style).addTo(layer);
+    else if (points.length >= 2) L.polyline(points, style).addTo(layer);
+    for (const p of points) L.circleMarker(p, { ...CORNER_STYLE, renderer: this.renderer }).addTo(layer);
+    onChange(this.pathPoints());
+  }
+
+  /** Where a place is in the map's container, after centring on it (for tests: a click lands on it). */
+  pointOfLatLng(lat, lon, zoom = 14) {
+    this.map.setView([lat, lon], zoom, { animate: false });
+    const p = this.map.latLngToContainerPoint([lat, lon]);
     return { x: p.x, y: p.y };
   }
 

@@ -22,7 +22,8 @@ def test_health_and_ready(client: TestClient) -> None:
 
 
 def test_not_ready_when_the_bus_is_down(settings: Settings, sqlite_db: Database) -> None:
-    platform = bootstrap(settings, db=sqlite_db, bus=NatsBus("nats://127.0.0.1:1"))
+    # A short connect timeout: each background service tries the bus once while starting.
+    platform = bootstrap(settings, db=sqlite_db, bus=NatsBus("nats://127.0.0.1:1", connect_timeout=0.2))
     with TestClient(create_app(platform)) as client:
         ready = client.get("/readyz")
     assert ready.status_code == 503

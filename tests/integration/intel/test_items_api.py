@@ -3,13 +3,43 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 
 from khusela.audit.tables import audit_log
+from khusela.identity.model import Clearance, Principal, Role
 from khusela.intel.tables import intel_disseminations
-from tests.integration.intel.conftest import Desk, item_body, sign_in
+from khusela.partners import agreements
+from khusela.partners.agreements import AgreementSpec
+from khusela.partners.model import AgreementStatus, AgreementType, AreaKind
+from tests.integration.intel.conftest import GP, Desk, item_body, sign_in
+
+
+def sharing_agreement(desk: Desk) -> None:
+    """An active information-sharing agreement between the SSA and SAPS desks: what lets the
+    SSA name SAPS (or its people) as recipients of TLP:AMBER and narrower."""
+    liaison = Principal(
+        user_id="ssa-liaison",
+        username="ssa-liaison",
+        roles=frozenset({Role.MUNICIPAL_OFFICIAL}),
+        clearance=Clearance.RESTRICTED,
+        agency_id=desk.ssa,
+        jurisdiction=GP,
+    )
+    now = datetime.now(UTC)
+    spec = AgreementSpec(
+        title="Gauteng intelligence coordinating protocol",
+        type=AgreementType.MOU,
+        party_ids=(desk.ssa, desk.saps),
+        status=AgreementStatus.ACTIVE,
+        signed_on=now.date() - timedelta(days=30),
+        province="GP",
+    )
+    with desk.platform.db.write() as conn:
+        made = agreements.create(conn, liaison, spec, now)
+        agreements.add_area(conn, liaison, made["id"], AreaKind.INFORMATION_SHARING, "Intelligence", "")
 
 
 def test_submit_and_read_back_with_banner(desk: Desk) -> None:
@@ -34,6 +64,7 @@ def test_lower_clearance_and_other_agency_get_404_not_403(desk: Desk) -> None:
 
 
 def test_tlp_and_distribution_widen_visibility(desk: Desk) -> None:
+    sharing_agreement(desk)
     amber_named = desk.submit(
         "sipho", tlp="AMBER", distribution={"agencies": [desk.saps]}, share_reason="joint op Kubu"
     )
@@ -176,6 +207,7 @@ def test_bad_input_is_problem_json(desk: Desk) -> None:
 
 
 def test_revoke_hides_everywhere_and_notifies_recipients(desk: Desk) -> None:
+    sharing_agreement(desk)
     item = desk.submit(
         "sipho", tlp="AMBER", distribution={"agencies": [desk.saps]}, share_reason="joint op Kubu"
     )

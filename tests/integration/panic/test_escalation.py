@@ -264,7 +264,9 @@ async def test_the_timer_runs_in_the_background_and_wakes_the_relay(
         assert escalations(sqlite_db, alert_id) == []
         clock.advance(seconds=30)
         for _ in range(200):
-            if escalations(sqlite_db, alert_id):
+            # The row is visible once the worker thread commits, a moment before the timer
+            # wakes the relay: stopping the timer in between would cancel the wake-up.
+            if escalations(sqlite_db, alert_id) and woken:
                 break
             await asyncio.sleep(0.02)
     finally:

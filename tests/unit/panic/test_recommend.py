@@ -26,6 +26,7 @@ from khusela.panic.recommend import (
     IndexedUnit,
     OsrmRouter,
     Point,
+    Refusal,
     RoutingFailed,
     Scene,
     StraightLineRouter,
@@ -34,6 +35,7 @@ from khusela.panic.recommend import (
     may_send,
     qualifies,
     recommend,
+    refusal,
     router_from_env,
     speed_mps,
 )
@@ -49,7 +51,11 @@ GUARDS_TSH = AgencyInfo(
     "guards", "Guards (Tshwane)", AgencyType.PRIVATE_SECURITY, Jurisdiction(municipalities=frozenset({"TSH"}))
 )
 SSA = AgencyInfo("ssa", "SSA", AgencyType.SSA, Jurisdiction(provinces=frozenset({"GP"})))
-AGENCIES = {a.id: a for a in (SAPS, EMS, GUARDS_TSH, SSA)}
+WATCH_JHB = AgencyInfo(
+    "watch", "Yeoville Watch", AgencyType.NEIGHBOURHOOD_WATCH, Jurisdiction(municipalities=frozenset({"JHB"}))
+)
+CPF_JHB = AgencyInfo("cpf", "Hillbrow CPF", AgencyType.CPF, Jurisdiction(municipalities=frozenset({"JHB"})))
+AGENCIES = {a.id: a for a in (SAPS, EMS, GUARDS_TSH, SSA, WATCH_JHB, CPF_JHB)}
 
 
 def unit(
@@ -75,8 +81,13 @@ def unit(
     )
 
 
-def scene(alert_type: AlertType, where: tuple[float, float] = HILLBROW, municipality: str = "JHB") -> Scene:
-    return Scene(where[0], where[1], alert_type, "GP", municipality, None)
+def scene(
+    alert_type: AlertType,
+    where: tuple[float, float] = HILLBROW,
+    municipality: str = "JHB",
+    agreed: frozenset[str] = frozenset(),
+) -> Scene:
+    return Scene(where[0], where[1], alert_type, "GP", municipality, None, agreed)
 
 
 def km_north(point: tuple[float, float], km: float) -> tuple[float, float]:
@@ -244,6 +255,33 @@ def test_dispatch_reach_table() -> None:
     assert may_send(GUARDS_TSH, "GP", "GP", "TSH", None)
     assert not may_send(SSA, "GP", "GP", "JHB", None), "intelligence is never dispatched"
     assert not may_send(None, "GP", "GP", "JHB", None), "an unknown agency is never dispatched"
+
+
+def test_community_partners_need_their_jurisdiction_and_a_dispatch_agreement() -> None:
+    for volunteers in (WATCH_JHB, CPF_JHB):
+        assert refusal(volunteers, "GP", "GP", "JHB", None) is Refusal.NO_AGREEMENT
+        assert may_send(volunteers, "GP", "GP", "JHB", None, agreed=frozenset({volunteers.id}))
+        assert not may_send(volunteers, "GP", "GP", "JHB", None, agreed=frozenset({"someone-else"}))
+        outside = refusal(volunteers, "GP", "GP", "TSH", None, agreed=frozenset({volunteers.id}))
+        assert outside is Refusal.OUT_OF_REACH, "an agreement does not widen their area"
+    assert may_send(GUARDS_TSH, "GP", "GP", "TSH", None), "private security needs no agreement"
+    assert may_send(SAPS, "GP", "GP", "TSH", None, agreed=frozenset()), "nor do public agencies"
+    assert refusal(SSA, "GP", "GP", "JHB", None, agreed=frozenset({"ssa"})) is Refusal.NEVER
+
+
+def test_community_partner_units_are_recommended_only_under_an_agreement() -> None:
+    units = [
+        unit("watch-1", UnitKind.FOOT_PATROL, *km_north(HILLBROW, 0.1), agency="watch"),
+        unit("cpf-1", UnitKind.CPF_PATROL, *km_north(HILLBROW, 0.2), agency="cpf"),
+        unit("saps-1", UnitKind.POLICE_VEHICLE, *km_north(HILLBROW, 4)),
+    ]
+    index = UnitIndex.build(units)
+    none = recommend(index, AGENCIES, scene(AlertType.CRIME), NOW)
+    assert [r.unit.id for r in none.units] == ["saps-1"]
+    watch_only = recommend(index, AGENCIES, scene(AlertType.CRIME, agreed=frozenset({"watch"})), NOW)
+    assert [r.unit.id for r in watch_only.units] == ["watch-1", "saps-1"]
+    both = recommend(index, AGENCIES, scene(AlertType.CRIME, agreed=frozenset({"watch", "cpf"})), NOW)
+    assert [r.unit.id for r in both.units] == ["cpf-1", "watch-1", "saps-1"]
 
 
 # --- staleness ----------------------------------------------------------------------------
