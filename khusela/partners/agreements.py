@@ -234,6 +234,9 @@ def add_area(
         agreement_id,
         {"area": area["id"], "kind": kind.value},
     )
+    # An area can change what an active agreement allows (dispatch, sharing, cameras), so
+    # those following agreements (the live feed's camera grants) hear of it at once.
+    enqueue(conn, Event(AGREEMENT_CHANGED, {"agreement_id": agreement_id, "change": "area_added"}))
     return area
 
 

@@ -65,6 +65,8 @@ class LinkKind(StrEnum):
     PANIC_ALERT = "panic_alert"
     CCTV_EVENT = "cctv_event"
     CYBER_ALERT = "cyber_alert"
+    INCIDENT = "incident"
+    """A recorded incident in the risk analytics' log (time, place and category only)."""
 
 
 class OutcomeKind(StrEnum):

@@ -255,6 +255,8 @@ def _summary_of(conn: Connection, actor: Principal, kind: LinkKind, ref_id: str)
             f", plate on watchlist {event.watchlist}" if event.watchlist else ""
         )
         return event.at, f"Camera {camera['name']}: {what}"
+    if kind is LinkKind.INCIDENT:
+        return _incident_summary(conn, actor, ref_id)
     from khusela.cyber.soc.tables import cyber_alerts
 
     if not can(actor, Action.CYBER_READ):
@@ -263,6 +265,24 @@ def _summary_of(conn: Connection, actor: Principal, kind: LinkKind, ref_id: str)
     if cyber is None:
         raise NotFound("no such cyber alert")
     return cyber.raised_at, f"Cyber alert ({cyber.severity}): {cyber.title}"[:300]
+
+
+def _incident_summary(conn: Connection, actor: Principal, ref_id: str) -> tuple[datetime, str]:
+    """A risk-log incident, if the actor may read risk data where it happened."""
+    from khusela.risk.incident_log import INCIDENT_COLUMNS
+    from khusela.risk.tables import risk_incidents
+
+    if not ref_id.isdigit():
+        raise NotFound("no such incident")
+    row = conn.execute(
+        select(risk_incidents.c.at, risk_incidents.c.category, risk_incidents.c.municipality).where(
+            risk_incidents.c.id == int(ref_id), read_filter(actor, Action.RISK_READ, INCIDENT_COLUMNS)
+        )
+    ).first()
+    if row is None:
+        raise NotFound("no such incident")
+    where = f" in {row.municipality}" if row.municipality else ""
+    return row.at, f"Incident ({row.category}){where}"
 
 
 def link(

@@ -20,6 +20,7 @@ const LINK_KINDS = [
   ["panic_alert", "Panic alert"],
   ["cctv_event", "Camera event"],
   ["cyber_alert", "Cyber alert"],
+  ["incident", "Incident (risk log)"],
 ];
 const OUTCOME_KINDS = ["arrest", "seizure", "mining_site_closed", "bylaw_notice", "other"];
 const NO_AREA = "No area yet: click the map to add H3 cells (about 5 km² each), or draw a polygon.";

@@ -13,12 +13,14 @@ from typing import Any
 import h3
 from fastapi.testclient import TestClient
 from lxml import etree
+from sqlalchemy import insert
 
 from khusela.bootstrap import Platform
 from khusela.identity.adapters.sms_log import LogSmsSender
 from khusela.identity.model import AgencyType, Jurisdiction, Role
 from khusela.panic.exchange import cap
 from khusela.partners import cap_feed
+from khusela.risk.tables import risk_incidents
 from tests.conftest import People, bearer
 from tests.panic_support import HILLBROW, resident_headers
 
@@ -123,6 +125,28 @@ def test_agreement_created_reported_on_and_exported(client: TestClient, people: 
     )
 
 
+def _incident(
+    platform: Platform, category: str, where: tuple[float, float], province: str, municipality: str
+) -> int:
+    with platform.db.write() as conn:
+        made = conn.execute(
+            insert(risk_incidents)
+            .values(
+                at=_now() - timedelta(minutes=30),
+                lat=where[0],
+                lon=where[1],
+                cell=h3.latlng_to_cell(*where, 9),
+                province=province,
+                municipality=municipality,
+                category=category,
+                source="test",
+                source_ref=f"{municipality}-{category}",
+            )
+            .returning(risk_incidents.c.id)
+        )
+        return int(made.scalar_one())
+
+
 def test_joint_operation_from_plan_to_debrief(client: TestClient, platform: Platform, people: People) -> None:
     saps = people.agency("SAPS Hillbrow", AgencyType.SAPS_STATION, JHB)
     cpf = people.agency("Hillbrow CPF", AgencyType.CPF, JHB)
@@ -181,6 +205,24 @@ def test_joint_operation_from_plan_to_debrief(client: TestClient, platform: Plat
         json={"kind": "panic_alert", "ref_id": panic.json()["id"]},
     )
     assert duplicate.status_code == 409
+    # A recorded incident from the risk log goes on the same timeline; a Cape Town one is
+    # not the operator's to read, and an id that is not a number is simply not found.
+    here = _incident(platform, "burglary_residential", HILLBROW, "GP", "JHB")
+    elsewhere = _incident(platform, "burglary_residential", (-33.9249, 18.4241), "WC", "CPT")
+    linked = client.post(
+        f"/api/partners/operations/{op['id']}/links",
+        headers=operator,
+        json={"kind": "incident", "ref_id": str(here)},
+    )
+    assert linked.status_code == 201, linked.text
+    assert linked.json()["summary"] == "Incident (burglary_residential) in JHB"
+    for ref in (str(elsewhere), "not-a-number"):
+        refused = client.post(
+            f"/api/partners/operations/{op['id']}/links",
+            headers=operator,
+            json={"kind": "incident", "ref_id": ref},
+        )
+        assert refused.status_code == 404, refused.text
     outcome = client.post(
         f"/api/partners/operations/{op['id']}/outcomes",
         headers=operator,
