@@ -1,7 +1,9 @@
-"""Shared fixtures: a migrated database on SQLite and PostgreSQL, the platform, an API client."""
+"""Shared fixtures: a migrated database (SQLite and PostgreSQL where SQL differs, else one of
+them), the platform, an API client, people who sign in."""
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -18,14 +20,74 @@ from khusela.api.app import create_app
 from khusela.bootstrap import Platform, bootstrap
 from khusela.bus.adapters.inprocess import InProcessBus
 from khusela.core.settings import Settings
-from khusela.identity import directory, totp
+from khusela.identity import directory, passwords, totp
 from khusela.identity.model import SYSTEM, AgencyType, Clearance, Jurisdiction, Principal, Role
 from khusela.store.database import Database
 from khusela.store.migrate import upgrade
 from khusela.store.schema import metadata
-from tests.services import service_url
+from tests.services import service_url, services_required
 
 PASSWORD = "correct horse battery"
+TEST_PASSWORD_PROFILE = dataclasses.replace(
+    passwords.PRODUCTION_PROFILE, time_cost=1, memory_cost=8, parallelism=1
+)
+
+# Where SQL differs between the backends, tests run on both; elsewhere on one. These tests
+# predate the `both_databases` marker (new tests take the marker instead of a line here).
+BOTH_DATABASES = (
+    "tests/integration/store/",  # migrations, time zones, the audit chain's row lock
+    "tests/integration/bus/test_outbox.py",  # the inbox's insert-or-ignore claims
+    "tests/integration/api/test_concurrency.py",  # many writers at once
+    "tests/integration/intel/",  # need-to-know as SQL, full-text search, bulk federation inserts
+    "tests/integration/panic/test_dispatch.py::test_two_operators_racing_for_one_unit",  # row locks
+    "tests/integration/panic/test_channels_sms.py::test_unknown_numbers_join_on_both_databases",
+    "tests/integration/panic/test_partner_link.py::test_offers_reports_and_delivery_claims_on_both_databases",
+    "tests/integration/partners/test_agreements.py::test_an_outsider_sees_no_agreement",  # SQL filter
+)
+
+# A PostgreSQL database costs a TRUNCATE per test, SQLite a file copy; without the services
+# a laptop runs the single-backend tests on SQLite, CI (services required) on PostgreSQL.
+POSTGRES = pytest.param("postgres", marks=pytest.mark.postgres)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--all-backends",
+        action="store_true",
+        help="run every test that takes a database on SQLite and PostgreSQL, not only those "
+        "whose SQL differs between them",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Cheap argon2 for the suite: every user a test creates and every sign-in would otherwise
+    cost half a second. Production's profile is checked in tests/unit/identity/test_passwords.py."""
+    passwords.use_profile(TEST_PASSWORD_PROFILE)
+
+
+def _listed(nodeid: str, place: str) -> bool:
+    """Whether `place` (a folder/, a file or a file::test) holds the test `nodeid`."""
+    return nodeid.startswith(place if place.endswith("/") else place + "::") or nodeid == place
+
+
+def needs_both_databases(definition: pytest.Function, all_backends: bool) -> bool:
+    """Listed, marked `both_databases`, or the run asked for --all-backends."""
+    return (
+        all_backends
+        or definition.get_closest_marker("both_databases") is not None
+        or any(_listed(definition.nodeid, place) for place in BOTH_DATABASES)
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Choose the `database` fixture's backends per test (see BOTH_DATABASES)."""
+    if "database" not in metafunc.fixturenames:
+        return
+    if needs_both_databases(metafunc.definition, metafunc.config.getoption("all_backends")):
+        backends: list[object] = ["sqlite", POSTGRES]
+    else:
+        backends = [POSTGRES if services_required() else "sqlite"]
+    metafunc.parametrize("database", backends, indirect=True)
 
 
 @pytest.fixture(scope="session")
@@ -56,16 +118,24 @@ def pg_database_url() -> Iterator[str]:
 
 
 def _empty_pg(db: Database) -> None:
-    tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+    """Empty every table and restart every sequence, as a fresh migration leaves them.
+
+    DELETE, children first, rather than TRUNCATE: TRUNCATE gives each of the 80-odd tables
+    new files, which took a second or two per test; the tests leave only a few rows."""
     with db.write() as conn:
-        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        for table in reversed(metadata.sorted_tables):
+            conn.execute(table.delete())
+        sequences = conn.execute(text("SELECT schemaname, sequencename FROM pg_sequences")).all()
+        for schema, name in sequences:
+            conn.execute(text("SELECT setval(:seq, 1, false)"), {"seq": f'"{schema}"."{name}"'})
         conn.execute(text("INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, :h)"), {"h": "0" * 64})
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture
 def database(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> Iterator[Database]:
-    """A migrated, empty database: the storage tests run on both backends through this."""
-    if request.param == "sqlite":
+    """A migrated, empty database on the backend `pytest_generate_tests` chose for the test."""
+    backend = getattr(request, "param", "postgres" if services_required() else "sqlite")
+    if backend == "sqlite":
         path = tmp_path / "khusela.db"
         shutil.copy(sqlite_template, path)
         db = Database(f"sqlite:///{path}")
