@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import time
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
@@ -169,6 +170,10 @@ class NatsBus:
         self._stream_ready = False
         self._lock = asyncio.Lock()
         self._subs: list[_NatsSubscription] = []
+        self._failed_at: float | None = None
+        """When the last connection attempt failed (monotonic): callers queued behind it on
+        the lock fail at once instead of each waiting out its own timeout, so a node started
+        while NATS is down answers in seconds rather than a timeout per background service."""
 
     @property
     def servers(self) -> list[str]:
@@ -190,7 +195,15 @@ class NatsBus:
         async with self._lock:
             nc, js = self._nc, self._js
             if nc is None or js is None or nc.is_closed:
-                nc = await self._open()
+                failed_at = self._failed_at
+                if failed_at is not None and time.monotonic() - failed_at < self._connect_timeout:
+                    raise BusUnavailable(f"NATS at {self._url} was not reachable a moment ago")
+                try:
+                    nc = await self._open()
+                except BusUnavailable:
+                    self._failed_at = time.monotonic()
+                    raise
+                self._failed_at = None
                 js = nc.jetstream(timeout=5)
                 self._nc, self._js, self._stream_ready = nc, js, False
             elif nc.is_reconnecting:
