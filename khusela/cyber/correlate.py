@@ -81,6 +81,8 @@ class Alert:
     techniques: tuple[str, ...]
     samples: list[Event] = field(default_factory=list)
     detail: dict[str, object] = field(default_factory=dict)
+    reported: int = 0
+    """How much of `count` the live pipeline has already turned into alerts."""
 
 
 class _Window:
@@ -106,6 +108,7 @@ class Correlator:
         self.alerts: list[Alert] = []
         self._windows: dict[tuple[str, str], _Window] = defaultdict(_Window)
         self._open: dict[tuple[str, str], Alert] = {}
+        self.latest: datetime | None = None
 
     def feed_all(self, events: Iterable[Event]) -> list[Alert]:
         """Feed many events; return the alerts raised (aggregated ones appear once)."""
@@ -120,6 +123,8 @@ class Correlator:
         source = event.text("SourceIp")
         if when is None or source is None:
             return []
+        if self.latest is None or when > self.latest:
+            self.latest = when
         cfg = self.config
         raised: list[Alert] = []
         if event.event_type in cfg.failure_types:
@@ -201,6 +206,25 @@ class Correlator:
         if len(alert.samples) < self.config.samples:
             alert.samples.append(event)
         return True
+
+    def forget_idle(self, horizon: timedelta) -> int:
+        """Drop alerts, open alerts and windows with no event for `horizon` of event time
+        before the newest event; returns how many alerts went. For the live pipeline, which
+        would otherwise keep every source it ever saw (a later event from a forgotten source
+        starts afresh, and the SOC queue still folds it into the same alert for the hour)."""
+        if self.latest is None:
+            return 0
+        cutoff = self.latest - horizon
+        kept = [alert for alert in self.alerts if alert.last_seen >= cutoff]
+        forgotten = len(self.alerts) - len(kept)
+        self.alerts = kept
+        self._open = {key: alert for key, alert in self._open.items() if alert.last_seen >= cutoff}
+        idle = [
+            key for key, window in self._windows.items() if not window.items or window.items[-1][0] < cutoff
+        ]
+        for key in idle:
+            del self._windows[key]
+        return forgotten
 
     def _raise(self, key: str, source: str, alert: Alert) -> list[Alert]:
         self._open[(key, source)] = alert

@@ -93,6 +93,8 @@ class Firing:
     count: int
     measure: int
     samples: list[Mapping[str, object]] = field(default_factory=list)
+    reported: int = 0
+    """How much of `count` the live pipeline has already turned into alerts."""
 
 
 @dataclass
@@ -112,6 +114,7 @@ class CorrelationEngine:
                 self._by_rule.setdefault(name, []).append(correlation)
         self._windows: dict[tuple[str, tuple[str, ...]], _Window] = {}
         self._samples = samples
+        self.latest: datetime | None = None
 
     def watches(self, rule_id: str, rule_name: str | None) -> bool:
         return rule_id in self._by_rule or (rule_name is not None and rule_name in self._by_rule)
@@ -124,6 +127,8 @@ class CorrelationEngine:
         if rule_name is not None:
             found += [c for c in self._by_rule.get(rule_name, ()) if c not in found]
         changed = []
+        if self.latest is None or when > self.latest:
+            self.latest = when
         for correlation in found:
             group = tuple(str(event.get(name, "")) for name in correlation.group_by)
             window = self._windows.setdefault((correlation.id, group), _Window())
@@ -151,3 +156,18 @@ class CorrelationEngine:
             )
             changed.append(window.firing)
         return changed
+
+    def forget_idle(self, horizon: timedelta) -> int:
+        """Drop the windows (and their firings) of groups with no match for `horizon` of event
+        time before the newest match; returns how many. A long-running pipeline sees ever new
+        source addresses, and without this it would keep every one of them."""
+        if self.latest is None:
+            return 0
+        longest = max((c.timespan for c in self.correlations), default=horizon)
+        cutoff = self.latest - max(horizon, longest)  # never inside a window still counting
+        idle = [
+            key for key, window in self._windows.items() if not window.items or window.items[-1][0] < cutoff
+        ]
+        for key in idle:
+            del self._windows[key]
+        return len(idle)

@@ -19,7 +19,7 @@ import time
 from collections import Counter, defaultdict, deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -84,6 +84,11 @@ class PipelineStats:
         return ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
 
 
+IDLE_HORIZON = timedelta(hours=1)
+"""Correlation state idle this long (event time) is forgotten: longer than any window."""
+PRUNE_EVERY_SECONDS = 60.0
+
+
 class Detector:
     """Sigma rules and the correlator over one batch of arrivals; pure CPU, run in a thread."""
 
@@ -96,7 +101,7 @@ class Detector:
         self.scanner = Scanner(rules)
         self.correlator = correlator or Correlator()
         self.sigma_correlations = CorrelationEngine(correlations)
-        self._reported: dict[int, int] = {}
+        self._pruned_at = time.monotonic()
 
     def run(self, batch: list[Arrival]) -> list[Detection]:
         grouped: dict[tuple[str, str | None, str | None], list[tuple[CompiledRule, Arrival]]]
@@ -120,7 +125,16 @@ class Detector:
             if isinstance(arrival.event, LogEvent):
                 self.correlator.feed(arrival.event)
         detections.extend(self._correlation_changes(batch[-1].received_at if batch else datetime.now(UTC)))
+        if time.monotonic() - self._pruned_at >= PRUNE_EVERY_SECONDS:
+            self.forget_idle()
         return detections
+
+    def forget_idle(self) -> None:
+        """Let go of correlation state idle for `IDLE_HORIZON` of event time (everything it
+        found is already reported), so memory and the per-batch scan stay bounded."""
+        self._pruned_at = time.monotonic()
+        self.correlator.forget_idle(IDLE_HORIZON)
+        self.sigma_correlations.forget_idle(IDLE_HORIZON)
 
     def _rules_firing(self, event: Mapping[str, object]) -> list[CompiledRule]:
         """Windows events go through the router's prefilter; text-log events to their logsource's rules."""
@@ -151,8 +165,7 @@ class Detector:
 
     def _firing_detection(self, firing: Firing, received_at: datetime) -> Detection:
         """A Sigma correlation's new firing (all its events) or its growth since last reported."""
-        seen = self._reported.get(id(firing), 0)
-        self._reported[id(firing)] = firing.count
+        seen, firing.reported = firing.reported, firing.count
         rule = firing.correlation
         first = firing.samples[0] if firing.samples else {}
         return Detection(
@@ -176,12 +189,12 @@ class Detector:
         """New correlation alerts, and growth of ones already reported (their count delta)."""
         found = []
         for alert in self.correlator.alerts:
-            seen = self._reported.get(id(alert), 0)
+            seen = alert.reported
             if alert.count == seen:
                 continue
             delta = alert.count - seen
             samples = alert.samples if seen == 0 else []
-            self._reported[id(alert)] = alert.count
+            alert.reported = alert.count
             found.append(_correlation_detection(alert, delta, samples, received_at))
         return found
 

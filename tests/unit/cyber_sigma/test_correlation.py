@@ -8,7 +8,7 @@ from pathlib import Path
 from khusela.cyber.ingest import read_syslog_file
 from khusela.cyber.sigma import load_rules
 from khusela.cyber.soc.alerts import Detection
-from khusela.cyber.soc.pipeline import Arrival, Detector
+from khusela.cyber.soc.pipeline import IDLE_HORIZON, Arrival, Detector
 
 OPENSSH = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "cyber" / "syslog" / "OpenSSH"
 
@@ -93,3 +93,41 @@ def test_value_count_correlation_counts_distinct_accounts(tmp_path: Path) -> Non
     found = [d for d in _detections(tmp_path) if d.title == "SSH Many Accounts Tried From One Source"]
     assert found
     assert all(d.detail["measure"] >= 5 for d in found if d.samples)
+
+
+def test_a_long_running_pipeline_forgets_idle_sources_and_reports_new_attacks_in_full(tmp_path: Path) -> None:
+    """The live detector keeps no state for sources idle for an hour of event time, and an
+    attacker who returns after that is reported afresh, with the whole count and samples."""
+    (tmp_path / "ssh.yml").write_text(RULES)
+    ruleset = load_rules([tmp_path])
+    detector = Detector(ruleset.rules, correlations=ruleset.correlations)
+    start = datetime(2026, 11, 22, 1, 0, tzinfo=UTC)
+
+    def attack(source: str, minute: int, tries: int = 25) -> list[Detection]:
+        at = start.replace(hour=1 + minute // 60, minute=minute % 60)
+        lines = [
+            f"{at:%b %d %H:%M:%S} host sshd[1]: Failed password for root from {source} port 22 ssh2\n"
+            for _ in range(tries)
+        ]
+        log = tmp_path / f"{source}-{minute}.log"
+        log.write_text("".join(lines))
+        events = list(read_syslog_file(log, year=2026))
+        return detector.run([Arrival(e, e.raw, datetime.now(UTC), 0.0) for e in events])
+
+    def guessing(found: list[Detection], source: str) -> list[Detection]:
+        return [d for d in found if d.title == "SSH Password Guessing From One Source" and d.source == source]
+
+    for n in range(200):
+        assert guessing(attack(f"10.0.{n // 250}.{n % 250}", 0), f"10.0.{n // 250}.{n % 250}")
+    first = guessing(attack("203.0.113.9", 1), "203.0.113.9")
+    assert [(d.count, bool(d.samples)) for d in first] == [(25, True)]
+    grown = guessing(attack("203.0.113.9", 2, tries=3), "203.0.113.9")
+    assert [(d.count, bool(d.samples)) for d in grown] == [(3, False)], "growth reports only the delta"
+
+    attack("198.51.100.1", 150, tries=1)  # event time moves on two and a half hours
+    detector.forget_idle()
+    assert not detector.correlator.alerts
+    assert detector.sigma_correlations.forget_idle(IDLE_HORIZON) == 0, "the idle windows are already gone"
+
+    back = guessing(attack("203.0.113.9", 151), "203.0.113.9")
+    assert [(d.count, bool(d.samples)) for d in back] == [(25, True)]
