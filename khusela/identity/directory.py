@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, func, insert, literal, select, union_all
+from sqlalchemy import Connection, delete, func, insert, literal, select, union_all
 
 from khusela.audit import log as audit
 from khusela.core.errors import Forbidden, InvalidInput, NotFound
@@ -357,6 +357,25 @@ def create_sharing_group(conn: Connection, actor: Principal, name: str, descript
     )
     audit.record(conn, actor.username, "sharing_group.create", "sharing_group", group_id, {"name": name})
     return group_id
+
+
+def remove_from_sharing_group(conn: Connection, actor: Principal, group_id: str, user_id: str) -> bool:
+    """Whether the user was in the group (and is no longer); audited either way it changed."""
+    gone = conn.execute(
+        delete(sharing_group_members).where(
+            sharing_group_members.c.group_id == group_id, sharing_group_members.c.user_id == user_id
+        )
+    ).rowcount
+    if gone:
+        audit.record(
+            conn,
+            actor.username,
+            "sharing_group.remove_member",
+            "sharing_group",
+            group_id,
+            {"user_id": user_id},
+        )
+    return bool(gone)
 
 
 def add_to_sharing_group(conn: Connection, actor: Principal, group_id: str, user_id: str) -> None:

@@ -23,6 +23,7 @@ from khusela.intel.markings import MUNICIPAL_DASHBOARD
 from khusela.intel.model import Category
 from khusela.intel.schemas import (
     GroupCreate,
+    GroupMemberOut,
     GroupOut,
     ItemCreate,
     ItemOut,
@@ -218,6 +219,24 @@ def create_group(body: GroupCreate, writer: Writer, platform: PlatformDep) -> Gr
 def add_member(group_id: str, body: MemberIn, writer: Writer, platform: PlatformDep) -> None:
     with platform.db.write() as conn:
         groups.add_member(conn, writer, group_id, body.user_id)
+
+
+@router.get("/groups/{group_id}/members", response_model=list[GroupMemberOut], summary="A group's members")
+def group_members(group_id: str, reader: Reader, platform: PlatformDep) -> list[dict[str, Any]]:
+    """For members of the group only (anyone else: 404)."""
+    with platform.db.read() as conn:
+        return groups.members(conn, reader, group_id)
+
+
+@router.delete(
+    "/groups/{group_id}/members/{user_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Remove a member (or leave)",
+)
+def remove_member(group_id: str, user_id: str, reader: Reader, platform: PlatformDep) -> None:
+    """Anyone in the group may leave; removing someone else needs intel.write."""
+    with platform.db.write() as conn:
+        groups.remove_member(conn, reader, group_id, user_id)
 
 
 def _group_out(group: groups.Group) -> GroupOut:

@@ -6,12 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Row, Select, insert, select
+from sqlalchemy import Connection, Row, Select, func, insert, select
 
-from khusela.core.errors import InvalidInput, NotFound
+from khusela.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from khusela.identity import directory
 from khusela.identity.model import Clearance, Principal
-from khusela.identity.tables import sharing_group_members, sharing_groups
+from khusela.identity.policy import Action, scope_of
+from khusela.identity.tables import agencies, sharing_group_members, sharing_groups, users
 from khusela.intel.markings import GroupCeiling, Tlp, parse_caveats
 from khusela.intel.tables import intel_group_ceilings
 
@@ -90,6 +91,42 @@ def membership(conn: Connection, principal: Principal, group_id: str) -> Group:
         if group.id == group_id:
             return group
     raise NotFound("no such sharing group")
+
+
+def members(conn: Connection, viewer: Principal, group_id: str) -> list[dict[str, Any]]:
+    """Who is in a group the caller is in: names and agencies, nothing to contact them by
+    (members need to know who reads what they share, not their phone numbers)."""
+    membership(conn, viewer, group_id)
+    m = sharing_group_members
+    rows = conn.execute(
+        select(users.c.id, users.c.username, users.c.display_name, agencies.c.name.label("agency"))
+        .join(m, m.c.user_id == users.c.id)
+        .outerjoin(agencies, agencies.c.id == users.c.agency_id)
+        .where(m.c.group_id == group_id)
+        .order_by(users.c.username)
+    )
+    return [
+        {"user_id": r.id, "username": r.username, "display_name": r.display_name, "agency": r.agency}
+        for r in rows
+    ]
+
+
+def remove_member(conn: Connection, actor: Principal, group_id: str, user_id: str) -> None:
+    """Analysts remove members and anyone may leave (a community partner included); the
+    last member cannot leave (a group
+    nobody is in could never be managed again). Takes effect on the member's next sign-in
+    lookup (seconds: `khusela.identity.authenticator`)."""
+    membership(conn, actor, group_id)
+    if user_id != actor.user_id and scope_of(actor, Action.INTEL_WRITE) is None:
+        raise Forbidden("anyone may leave a group; removing others is for analysts")
+    m = sharing_group_members
+    count = conn.execute(select(func.count()).select_from(m).where(m.c.group_id == group_id)).scalar_one()
+    inside = conn.execute(select(m.c.user_id).where(m.c.group_id == group_id, m.c.user_id == user_id)).first()
+    if inside is None:
+        raise NotFound("that user is not in the group")
+    if count <= 1:
+        raise Conflict("the last member cannot leave: add someone else first")
+    directory.remove_from_sharing_group(conn, actor, group_id, user_id)
 
 
 def add_member(conn: Connection, actor: Principal, group_id: str, user_id: str) -> None:

@@ -245,6 +245,13 @@ class GroupOut(Outgoing):
     aggregate_only: bool
 
 
+class GroupMemberOut(Outgoing):
+    user_id: str
+    username: str
+    display_name: str
+    agency: str | None
+
+
 Direction = Literal["pull", "push"]
 
 

@@ -123,6 +123,33 @@ def test_groups_widen_up_to_amber_and_partner_sees_green_of_their_group(desk: De
     )
     assert refused.status_code == 422
     assert "sharing group" in refused.json()["detail"]
+    # Members see who else reads the group (names and agencies, no contact details);
+    # anyone outside it learns nothing, not even that it exists.
+    members = desk.client.get(f"/api/intel/groups/{group}/members", headers=naledi)
+    assert members.status_code == 200, members.text
+    assert sorted(m["username"] for m in members.json()) == sorted(
+        [desk.users["sipho"].username, desk.users["naledi"].username]
+    )
+    assert all(set(m) == {"user_id", "username", "display_name", "agency"} for m in members.json())
+    outsider = next(who for who in desk.auth if who not in ("sipho", "naledi") and who in desk.users)
+    assert desk.get(outsider, f"/api/intel/groups/{group}/members").status_code in (403, 404)
+    # A community partner may leave but not remove others; the GREEN item goes with the
+    # membership. The last member stays.
+    pushed = desk.client.delete(
+        f"/api/intel/groups/{group}/members/{desk.users['sipho'].user_id}", headers=naledi
+    )
+    assert pushed.status_code == 403
+    left = desk.client.delete(
+        f"/api/intel/groups/{group}/members/{desk.users['naledi'].user_id}", headers=naledi
+    )
+    assert left.status_code == 204, left.text
+    naledi = sign_in(desk.platform, desk.users["naledi"])
+    assert green["id"] not in {i["id"] for i in desk.client.get("/api/intel/items", headers=naledi).json()}
+    last = desk.client.delete(
+        f"/api/intel/groups/{group}/members/{desk.users['sipho'].user_id}", headers=desk.auth["sipho"]
+    )
+    assert last.status_code == 409
+    assert "last member" in last.json()["detail"]
 
 
 def test_search_is_filtered_by_the_policy(desk: Desk) -> None:
