@@ -67,6 +67,11 @@ class Settings(BaseSettings):
     secret_key: str = Field(
         DEFAULT_SECRET, description="Server secret (token pepper); must be set in production."
     )
+    metrics_token: str | None = Field(
+        None,
+        description="Bearer token Prometheus presents for /metrics. Unset: /metrics is open in "
+        "development, demo and test, and not served in production.",
+    )
     require_totp: bool = Field(
         True,
         description="Require TOTP for staff roles. May be switched off only in the demo environment.",

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from khusela.api.app import create_app
 from khusela.bootstrap import bootstrap
+from khusela.bus.adapters.inprocess import InProcessBus
 from khusela.bus.adapters.nats import NatsBus
 from khusela.core.settings import Settings
 from khusela.identity.model import Role
@@ -40,6 +42,31 @@ def test_metrics_count_requests(client: TestClient) -> None:
     client.get("/healthz")
     text = client.get("/metrics").text
     assert 'khusela_http_requests_total{method="GET",route="/healthz",status="200"}' in text
+
+
+def test_metrics_are_behind_their_token_when_one_is_set(tmp_path: Path, sqlite_db: Database) -> None:
+    settings = Settings(environment="test", data_dir=tmp_path, metrics_token="scrape-me-please")
+    with TestClient(create_app(bootstrap(settings, db=sqlite_db, bus=InProcessBus()))) as client:
+        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic scrape-me-please"}):
+            refused = client.get("/metrics", headers=headers)
+            assert refused.status_code == 401
+            assert refused.headers["content-type"] == "application/problem+json"
+            assert "khusela_http_requests_total" not in refused.text
+        scraped = client.get("/metrics", headers={"Authorization": "Bearer scrape-me-please"})
+        assert scraped.status_code == 200
+        assert "khusela_http_requests_total" in scraped.text
+
+
+def test_production_without_a_metrics_token_does_not_serve_metrics(
+    tmp_path: Path, sqlite_db: Database
+) -> None:
+    settings = Settings(
+        environment="production", data_dir=tmp_path, secret_key="a-production-secret-of-length"
+    )
+    with TestClient(create_app(bootstrap(settings, db=sqlite_db, bus=InProcessBus()))) as client:
+        hidden = client.get("/metrics")
+    assert hidden.status_code == 404
+    assert "KHUSELA_METRICS_TOKEN" in hidden.json()["detail"]
 
 
 def test_openapi_and_docs(client: TestClient) -> None:
