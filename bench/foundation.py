@@ -64,6 +64,7 @@ from khusela.audit import log as audit
 from khusela.audit.chain import record_hash
 from khusela.audit.tables import audit_log
 from khusela.core.geo import cell_of
+from khusela.core.sealed import sealer
 from khusela.identity import directory, sessions, totp
 from khusela.identity.authenticator import Authenticator
 from khusela.identity.model import SYSTEM, AgencyType, Jurisdiction, Principal, Role
@@ -313,6 +314,7 @@ def seed_operator(db: Database, ring: int) -> Operator:
             roles=[Role.OPERATOR],
             password=PASSWORD,
             agency_id=agency.id,
+            sealer=sealer(BENCH_SECRET, totp.SEALED),  # the bench server's key, which opens it
         )
     assert created.totp_secret is not None
     return Operator(

@@ -184,15 +184,20 @@ def users_totp(username: str) -> None:
         raise ValueError("current codes are shown only in demo or development environments")
     from sqlalchemy import select
 
+    from khusela.core.sealed import SealError, sealer
     from khusela.identity.tables import users
 
     db = _database(settings)
     with db.read() as conn:
-        secret = conn.execute(
-            select(users.c.totp_secret).where(users.c.username == username.lower())
-        ).scalar()
-    if not secret:
+        row = conn.execute(
+            select(users.c.id, users.c.totp_secret).where(users.c.username == username.lower())
+        ).first()
+    if row is None or not row.totp_secret:
         raise ValueError(f"{username} has no TOTP enrolled")
+    try:
+        secret = sealer(settings.secret_key, totp.SEALED).open(row.totp_secret, row.id)
+    except SealError:
+        raise ValueError(f"{username}'s TOTP secret does not open with this KHUSELA_SECRET_KEY") from None
     out.print(totp.current_code(secret))
 
 

@@ -8,15 +8,17 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
 from khusela.core.gazetteer import BundledGazetteer
 from khusela.core.ids import new_id
+from khusela.core.sealed import Sealer, SealError, from_settings
 from khusela.demo.geodata import Province, gauteng
 from khusela.demo.risk import seed_risk
 from khusela.demo.soc import seed_soc
-from khusela.identity import directory
+from khusela.identity import directory, totp
 from khusela.identity.model import SYSTEM, AgencyType, Clearance, Jurisdiction, Role
 from khusela.identity.tables import agencies, users
 from khusela.panic.intake import RaisePanicAlert, raise_alert
@@ -331,19 +333,33 @@ def _seed_units(conn: Connection, gp: Province, ids: dict[str, str]) -> None:
             )
 
 
-def demo_logins(conn: Connection) -> list[DemoLogin]:
-    """The seeded people, with what they need to sign in (read back for printing)."""
+def demo_logins(conn: Connection, sealer: Sealer | None = None) -> list[DemoLogin]:
+    """The seeded people, with what they need to sign in (read back, and TOTP secrets
+    opened with `sealer` — by default under the process's settings — for printing)."""
+    opener = sealer or from_settings(totp.SEALED)
     rows = conn.execute(
-        select(users.c.username, users.c.totp_secret, users.c.phone, agencies.c.name)
+        select(users.c.id, users.c.username, users.c.totp_secret, users.c.phone, agencies.c.name)
         .outerjoin(agencies, agencies.c.id == users.c.agency_id)
         .where(users.c.username.in_([p[0] for p in _PEOPLE] + ["resident"]))
     ).all()
     by_name = {r.username: r for r in rows}
     logins = [
-        DemoLogin(username, role, agency_name, by_name[username].totp_secret)
+        DemoLogin(username, role, agency_name, _opened(opener, by_name[username]))
         for username, role, agency_name, _ in _PEOPLE
         if username in by_name
     ]
     if "resident" in by_name:
         logins.append(DemoLogin("resident", Role.RESIDENT, "—", None, RESIDENT_PHONE))
     return logins
+
+
+def _opened(opener: Sealer, row: Any) -> str | None:
+    if not row.totp_secret:
+        return None
+    try:
+        return opener.open(row.totp_secret, row.id)
+    except SealError:
+        raise ValueError(
+            "the demo's TOTP secrets were sealed under another KHUSELA_SECRET_KEY; "
+            "use that key or start from an empty data dir"
+        ) from None

@@ -169,6 +169,7 @@ def create_user(
             agency_id=body.agency_id,
             clearance=Clearance.parse(body.clearance),
             phone=body.phone,
+            sealer=platform.login_policy.totp_sealer,
         )
     return UserCreated(
         id=created.user.user_id,

@@ -16,6 +16,7 @@ from khusela.audit import log as audit
 from khusela.core.errors import Forbidden, InvalidInput, NotFound
 from khusela.core.geo import is_valid_cell
 from khusela.core.ids import new_id
+from khusela.core.sealed import Sealer, from_settings
 from khusela.identity import passwords, totp
 from khusela.identity.model import (
     SYSTEM,
@@ -174,8 +175,13 @@ def create_user(
     clearance: Clearance = Clearance.UNCLASSIFIED,
     phone: str | None = None,
     totp_secret: str | None = None,
+    sealer: Sealer | None = None,
 ) -> NewUser:
-    """Create a user; staff roles get a TOTP secret to enrol, residents a phone login."""
+    """Create a user; staff roles get a TOTP secret to enrol, residents a phone login.
+
+    The TOTP secret is stored sealed by `sealer` (the platform's, from its settings; by
+    default the process's own settings) and handed back in plaintext once, for enrolment.
+    """
     username = username.strip().lower()
     if actor is not SYSTEM and clearance > actor.clearance:
         raise Forbidden("you cannot grant a clearance above your own")
@@ -216,7 +222,7 @@ def create_user(
             display_name=(display_name or username).strip(),
             phone=phone,
             password_hash=password_hash,
-            totp_secret=secret,
+            totp_secret=_sealed(secret, principal.user_id, sealer),
             agency_id=principal.agency_id,
             clearance=int(clearance),
             is_active=True,
@@ -237,6 +243,12 @@ def create_user(
         {"roles": sorted(role_set), "agency_id": principal.agency_id, "clearance": clearance.label},
     )
     return NewUser(principal, secret)
+
+
+def _sealed(secret: str | None, user_id: str, sealer: Sealer | None) -> str | None:
+    if secret is None:
+        return None
+    return (sealer or from_settings(totp.SEALED)).seal(secret, user_id)
 
 
 def load_principal(conn: Connection, user_id: str) -> Principal | None:

@@ -4,6 +4,8 @@ Tokens are opaque random strings; only their HMAC (keyed with the server secret)
 stored, so neither a database leak nor a guessed hash hands out sessions. Five failed
 attempts within 15 minutes lock an account for the rest of that window, whatever the
 password; wrong SMS codes count towards the same lockout. A TOTP code is accepted once.
+TOTP secrets are stored sealed under the server secret; one that does not open (the key
+was changed) fails the sign-in, with a log line naming the user, never the secret.
 """
 
 from __future__ import annotations
@@ -14,16 +16,20 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import structlog
 from sqlalchemy import Connection, delete, func, insert, select, update
 
 from khusela.audit import log as audit
 from khusela.core.clock import Clock, SystemClock
 from khusela.core.errors import AccountLocked, AuthenticationFailed, ServiceUnavailable
+from khusela.core.sealed import Sealer, SealError, sealer
 from khusela.identity import passwords, totp
 from khusela.identity.directory import load_principal, normalise_phone
 from khusela.identity.model import Principal, Role
 from khusela.identity.ports import SmsSender
 from khusela.identity.tables import access_tokens, login_attempts, one_time_codes, user_roles, users
+
+log = structlog.get_logger(__name__)
 
 MAX_FAILURES = 5
 LOCKOUT_WINDOW = timedelta(minutes=15)
@@ -39,6 +45,12 @@ class LoginPolicy:
     token_ttl: timedelta = timedelta(hours=12)
     resident_token_ttl: timedelta = timedelta(days=30)
     pepper: str = "development-pepper"
+
+    @property
+    def totp_sealer(self) -> Sealer:
+        """Opens (and seals) TOTP secrets: the pepper is the server secret, and the sealing
+        key is derived from it for the "totp" purpose alone."""
+        return sealer(self.pepper, totp.SEALED)
 
 
 def token_digest(token: str, pepper: str) -> str:
@@ -123,7 +135,8 @@ def login(
     ok = passwords.verify_password(row.password_hash if row else None, password)
     principal = load_principal(conn, row.id) if (ok and row) else None
     if principal is not None and row is not None and principal.needs_totp and policy.require_totp:
-        step = totp.matching_step(row.totp_secret, totp_code) if (totp_code and row.totp_secret) else None
+        secret = _totp_secret(row.id, row.totp_secret, policy.totp_sealer) if totp_code else None
+        step = totp.matching_step(secret, totp_code) if (totp_code and secret) else None
         # Conditional update: of two sign-ins racing with one code, only one moves the step.
         ok = step is not None and _spend_totp_step(conn, row.id, step)
     if row is None:
@@ -136,6 +149,17 @@ def login(
     _note_attempt(conn, username, True, now)
     audit.record(conn, username, "auth.login", "user", principal.user_id)
     return _issue(conn, principal, policy, now)
+
+
+def _totp_secret(user_id: str, stored: str | None, opener: Sealer) -> str | None:
+    """The user's TOTP secret, or None when there is none or it does not open (fail closed)."""
+    if not stored:
+        return None
+    try:
+        return opener.open(stored, user_id)
+    except SealError as exc:
+        log.error("identity.totp_secret_unreadable", user_id=user_id, reason=str(exc))
+        return None
 
 
 def _spend_totp_step(conn: Connection, user_id: str, step: int) -> bool:

@@ -42,7 +42,7 @@ users = Table(
     Column("display_name", String(200), nullable=False),
     Column("phone", String(20), unique=True),
     Column("password_hash", String(200)),
-    Column("totp_secret", String(64)),
+    Column("totp_secret", String(200)),  # sealed (`totp.SEALED`): ~90 characters for a 32-character seed
     Column("totp_last_step", BigInteger().with_variant(Integer, "sqlite")),
     Column("agency_id", ForeignKey("agencies.id"), index=True),
     Column("clearance", Integer, nullable=False, default=0),

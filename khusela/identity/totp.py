@@ -7,8 +7,13 @@ import time
 
 import pyotp
 
+from khusela.core.sealed import SealedColumn
+
 ISSUER = "Khusela"
 STEP_SECONDS = 30
+SEALED = SealedColumn(purpose="totp", table="users", column="totp_secret")
+"""Where TOTP secrets are stored, sealed (`khusela.core.sealed`): whoever reads the
+database alone cannot mint codes. The row id is the user's id."""
 
 
 def new_secret() -> str:

@@ -24,7 +24,16 @@ def panic_background(platform: Platform) -> list[Background]:
 
     services += [FeedHub(platform.bus, platform.db), *escalation.services(platform)]
     services += notify.services(platform)
+    from khusela.core.sealed import sealer
     from khusela.panic.partners.delivery import PartnerDelivery  # partner link (signed webhooks)
+    from khusela.panic.partners.tables import SEALED
 
-    services.append(PartnerDelivery(platform.db, platform.bus, notify=platform.relay.notify))
+    services.append(
+        PartnerDelivery(
+            platform.db,
+            platform.bus,
+            notify=platform.relay.notify,
+            sealer=sealer(platform.settings.secret_key, SEALED),
+        )
+    )
     return services

@@ -7,6 +7,7 @@ import secrets
 from datetime import UTC, datetime
 from typing import Annotated
 
+import structlog
 from fastapi import APIRouter, Depends, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
@@ -15,6 +16,7 @@ from pydantic import ValidationError
 from khusela.api.deps import PlatformDep, require
 from khusela.bootstrap import Platform
 from khusela.core.errors import AuthenticationFailed
+from khusela.core.sealed import Sealer, SealError, sealer
 from khusela.core.settings import Environment
 from khusela.identity.model import Principal
 from khusela.identity.policy import Action
@@ -37,7 +39,9 @@ from khusela.panic.partners.schemas import (
     PartnerUpdateIn,
     PartnerUpdateOut,
 )
+from khusela.panic.partners.tables import SEALED
 
+log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/api/panic", tags=["panic"])
 Admin = Annotated[Principal, Depends(require(Action.AGENCY_MANAGE))]
 Dispatcher = Annotated[Principal, Depends(require(Action.PANIC_DISPATCH))]
@@ -60,7 +64,15 @@ def put_link(agency_id: str, body: PartnerLinkIn, admin: Admin, platform: Platfo
     production = platform.settings.environment is Environment.PRODUCTION
     with platform.db.write() as conn:
         link = updates.set_link(
-            conn, admin, agency_id, body.url, secret, body.active, datetime.now(UTC), require_https=production
+            conn,
+            admin,
+            agency_id,
+            body.url,
+            secret,
+            body.active,
+            datetime.now(UTC),
+            require_https=production,
+            sealer=_sealer(platform),
         )
     return PartnerLinkCreated(
         agency_id=link.agency_id,
@@ -92,6 +104,20 @@ def offer_alert(alert_id: str, body: OfferIn, operator: Dispatcher, platform: Pl
         made = updates.offer(conn, operator, alert_id, body.agency_id, datetime.now(UTC))
     _wake_delivery(platform)
     return OfferOut(alert_id=made.alert_id, agency_id=made.agency_id, status=made.status.value)
+
+
+def _sealer(platform: Platform) -> Sealer:
+    return sealer(platform.settings.secret_key, SEALED)
+
+
+def _shared_secret(platform: Platform, link: PartnerLink) -> str:
+    """The link's secret, opened; a secret that does not open (the server secret was
+    changed) refuses the message like a wrong signature, with a log line for the operator."""
+    try:
+        return _sealer(platform).open(link.sealed_secret, link.agency_id)
+    except SealError as exc:
+        log.error("partner_link.secret_unreadable", agency=link.agency_id, reason=str(exc))
+        raise AuthenticationFailed("the message is not signed by a known partner") from None
 
 
 def _find_link(platform: Platform, agency_id: str) -> PartnerLink | None:
@@ -130,9 +156,10 @@ async def partner_update(agency_id: str, request: Request, platform: PlatformDep
     link = await run_in_threadpool(_find_link, platform, agency_id)
     if link is None or not link.active:
         raise AuthenticationFailed("the message is not signed by a known partner")
+    secret = _shared_secret(platform, link)
     try:
         verify(
-            link.secret,
+            secret,
             body,
             request.headers.get(TIMESTAMP_HEADER),
             request.headers.get(SIGNATURE_HEADER),

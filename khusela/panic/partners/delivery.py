@@ -27,10 +27,12 @@ from khusela.bus.ports import EventBus
 from khusela.bus.resilient import PersistentSubscription
 from khusela.core.clock import Clock, SystemClock
 from khusela.core.events import Event
+from khusela.core.sealed import Sealer, SealError, from_settings
 from khusela.panic.events import ALERT_CHANGED
 from khusela.panic.partners import updates
 from khusela.panic.partners.link import DELIVERY_HEADER, signed_headers
 from khusela.panic.partners.repository import Delivery, PartnerRepository
+from khusela.panic.partners.tables import SEALED
 from khusela.store.database import Database
 
 log = structlog.get_logger(__name__)
@@ -71,9 +73,12 @@ class PartnerDelivery:
         batch: int = 50,
         clock: Clock | None = None,
         notify: Callable[[], None] | None = None,
+        sealer: Sealer | None = None,
     ) -> None:
-        """`notify` is called after a commit that queued events (the outbox relay's)."""
+        """`notify` is called after a commit that queued events (the outbox relay's);
+        `sealer` opens the partners' secrets (default: under the process's own settings)."""
         self._db, self._bus = db, bus
+        self._sealer = sealer or from_settings(SEALED)
         self._notify = notify or (lambda: None)
         self.retry = retry or Retry()
         """When failed messages are tried again (may be tuned while running)."""
@@ -161,20 +166,7 @@ class PartnerDelivery:
         return claimed
 
     async def _send(self, delivery: Delivery) -> None:
-        assert self._client is not None
-        headers = signed_headers(delivery.secret, delivery.body, self._clock.now())
-        headers[DELIVERY_HEADER] = delivery.id
-        headers["User-Agent"] = "Khusela-PartnerLink/1"
-        error: str | None = None
-        if not delivery.active:
-            error = "the partner link is switched off"
-        else:
-            try:
-                response = await self._client.post(delivery.url, content=delivery.body, headers=headers)
-                if not response.is_success:
-                    error = f"HTTP {response.status_code}"
-            except Exception as exc:  # any failure to hand the message over is a failed attempt
-                error = f"{type(exc).__name__}: {exc}"[:300]
+        error = "the partner link is switched off" if not delivery.active else await self._post(delivery)
         try:
             await asyncio.to_thread(self._record, delivery, error)
         except Exception:
@@ -182,6 +174,23 @@ class PartnerDelivery:
             log.exception("partner_link.record_failed", delivery=delivery.id)
         else:
             self._notify()
+
+    async def _post(self, delivery: Delivery) -> str | None:
+        """Sign and POST one message: None when the partner took it, else why not."""
+        assert self._client is not None
+        try:
+            secret = self._sealer.open(delivery.sealed_secret, delivery.agency_id)
+        except SealError as exc:  # fail closed: no message goes out unsigned or wrongly signed
+            log.error("partner_link.secret_unreadable", agency=delivery.agency_id, reason=str(exc))
+            return "the partner's shared secret does not open (was KHUSELA_SECRET_KEY changed?)"
+        headers = signed_headers(secret, delivery.body, self._clock.now())
+        headers[DELIVERY_HEADER] = delivery.id
+        headers["User-Agent"] = "Khusela-PartnerLink/1"
+        try:
+            response = await self._client.post(delivery.url, content=delivery.body, headers=headers)
+        except Exception as exc:  # any failure to hand the message over is a failed attempt
+            return f"{type(exc).__name__}: {exc}"[:300]
+        return None if response.is_success else f"HTTP {response.status_code}"
 
     def _record(self, delivery: Delivery, error: str | None) -> None:
         now = self._clock.now()

@@ -21,7 +21,8 @@ class PartnerLink:
     agency_name: str
     agency_type: str
     url: str
-    secret: str
+    sealed_secret: str
+    """The shared secret as stored: open it with the partner-link sealer to sign or verify."""
     active: bool
 
 
@@ -46,7 +47,7 @@ class Delivery:
     body: bytes
     attempts: int
     url: str
-    secret: str
+    sealed_secret: str
     active: bool
 
 
@@ -65,8 +66,9 @@ class PartnerRepository:
     def links(self) -> list[PartnerLink]:
         return [PartnerLink(*row) for row in self.conn.execute(_links().order_by(agencies.c.name))]
 
-    def save_link(self, agency_id: str, url: str, secret: str, active: bool, now: datetime) -> None:
-        values = {"url": url, "secret": secret, "active": active, "updated_at": now}
+    def save_link(self, agency_id: str, url: str, sealed_secret: str, active: bool, now: datetime) -> None:
+        """Create or replace a link; the caller seals the secret (never stored in the clear)."""
+        values = {"url": url, "secret": sealed_secret, "active": active, "updated_at": now}
         changed = self.conn.execute(
             update(partner_links).where(partner_links.c.agency_id == agency_id).values(**values)
         )
@@ -224,7 +226,7 @@ class PartnerRepository:
             body=row.body.encode(),
             attempts=row.attempts,
             url=row.url,
-            secret=row.secret,
+            sealed_secret=row.secret,
             active=bool(row.active),
         )
 

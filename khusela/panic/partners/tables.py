@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Table, Text
 
+from khusela.core.sealed import SealedColumn
 from khusela.identity.tables import agencies
 from khusela.panic.tables import alerts
 from khusela.store.metadata import UTCDateTime, metadata
@@ -15,13 +16,18 @@ partner_links = Table(
     metadata,
     Column("agency_id", ForeignKey(agencies.c.id, ondelete="CASCADE"), primary_key=True),
     Column("url", String(500), nullable=False),
-    Column("secret", String(200), nullable=False),
+    Column("secret", String(400), nullable=False),  # sealed: ~310 characters for a 200-character secret
     Column("active", Boolean, nullable=False, default=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
 )
-"""A partner's webhook endpoint and the shared secret both sides sign with. The secret is
-kept as given: HMAC needs the key itself, so it cannot be stored hashed."""
+"""A partner's webhook endpoint and the shared secret both sides sign with. HMAC needs the
+key itself, so the secret cannot be stored hashed: it is stored sealed (`SEALED`), opened
+only to sign or check a message."""
+
+SEALED = SealedColumn(purpose="partner-link", table="partner_links", column="secret")
+"""How partner secrets are sealed at rest (`khusela.core.sealed`); the row id is the
+partner's agency id."""
 
 partner_offers = Table(
     "partner_offers",

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, select
 from khusela.audit import log as audit
 from khusela.core.errors import Conflict, InvalidInput, NotFound
 from khusela.core.ids import new_id
+from khusela.core.sealed import Sealer, from_settings
 from khusela.identity.model import Principal
 from khusela.identity.policy import Action
 from khusela.identity.tables import agencies
@@ -33,6 +34,7 @@ from khusela.panic.partners.link import (
     can_report,
 )
 from khusela.panic.partners.repository import Offer, PartnerLink, PartnerRepository
+from khusela.panic.partners.tables import SEALED
 from khusela.panic.queries import visible_alert
 
 SYSTEM_ACTOR = "system:partner-link"
@@ -58,8 +60,13 @@ def set_link(
     now: datetime,
     *,
     require_https: bool,
+    sealer: Sealer | None = None,
 ) -> PartnerLink:
-    """Register (or replace) a partner agency's webhook endpoint and shared secret."""
+    """Register (or replace) a partner agency's webhook endpoint and shared secret.
+
+    The secret is stored sealed by `sealer` (the platform's; by default the process's own
+    settings), bound to this agency's row.
+    """
     agency = conn.execute(select(agencies.c.type).where(agencies.c.id == agency_id)).first()
     if agency is None:
         raise NotFound("no such agency")
@@ -71,7 +78,8 @@ def set_link(
     if require_https and parts.scheme != "https":
         raise InvalidInput("the partner URL must use https")
     repo = PartnerRepository(conn)
-    repo.save_link(agency_id, url, secret, active, now)
+    sealed = (sealer or from_settings(SEALED)).seal(secret, agency_id)
+    repo.save_link(agency_id, url, sealed, active, now)
     # The secret is never written to the audit log.
     audit.record(
         conn, admin.username, "panic.partner_link", "agency", agency_id, {"url": url, "active": active}
