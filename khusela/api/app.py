@@ -97,13 +97,13 @@ def create_app(platform: Platform) -> FastAPI:
         max_bytes=platform.settings.max_body_bytes,
         larger={
             re.escape(cctv_api.IMPORT_PATH): cctv_api.MAX_CSV_BYTES,
-            evidence_api.UPLOAD_PATH: evidence_api.MAX_UPLOAD_BYTES,
             re.escape(intel_api.IMPORT_PATH): intel_api.MAX_IMPORT_BYTES,
             re.escape("/api/intel/federation/envelopes"): INTEL_MAX_ENVELOPE,
             re.escape(cyber_api.INGEST_PATH): cyber_api.MAX_INGEST_BYTES,
             re.escape(cyber_api.PHISH_PATH): phish_reports.MAX_EML_BYTES,
             partners_api.UPLOAD_PATHS: partners_media.MAX_DOCUMENT_BYTES,
         },
+        streamed=(evidence_api.UPLOAD_PATH,),
     )
     app.add_middleware(
         RateLimit,

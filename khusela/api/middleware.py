@@ -148,17 +148,30 @@ class BodyLimit:
     past the limit is refused before any handler sees a byte of it.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int, larger: Mapping[str, int] | None = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        larger: Mapping[str, int] | None = None,
+        streamed: tuple[str, ...] = (),
+    ) -> None:
         self.app, self.max_bytes = app, max_bytes
         self.larger = [(re.compile(pattern), limit) for pattern, limit in (larger or {}).items()]
         """Paths (regular expressions, matched whole) allowed a larger body: a bulk CSV
-        import, an evidence upload. The body is still buffered, so these stay bounded."""
+        import. The body is still buffered, so these stay bounded."""
+        self.streamed = [re.compile(pattern) for pattern in streamed]
+        """Paths passed through unbuffered: their handler streams the body to disk and
+        enforces its own limit as it reads (an evidence upload, gigabytes of CCTV export)."""
 
     def _limit(self, path: str) -> int:
         return next((limit for pattern, limit in self.larger if pattern.fullmatch(path)), self.max_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE"):
+        if (
+            scope["type"] != "http"
+            or scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE")
+            or any(pattern.fullmatch(scope["path"]) for pattern in self.streamed)
+        ):
             await self.app(scope, receive, send)
             return
         limit = self._limit(scope["path"])

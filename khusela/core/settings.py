@@ -93,6 +93,12 @@ class Settings(BaseSettings):
         600, ge=1, description="Requests per minute allowed per client (token or address)."
     )
     max_body_bytes: int = Field(1024 * 1024, ge=1024, description="Largest request body accepted.")
+    evidence_max_upload_mb: int = Field(
+        4096,
+        ge=1,
+        description="Largest evidence upload, in MiB (a CCTV export can be gigabytes). The body is "
+        "streamed to the evidence store's disk and hashed on the way, never held in memory.",
+    )
     log_level: str = Field("INFO", description="Log level of the JSON logs.")
     map_tile_url: str | None = Field(
         None,

@@ -9,17 +9,29 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import asdict
-from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, UploadFile, status
+from fastapi import APIRouter, Depends, Request, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 
 from khusela.api.deps import PlatformDep, require
-from khusela.core.errors import InvalidInput
-from khusela.evidence import custody, locker
-from khusela.evidence.schemas import CaseCreate, CaseOut, CustodyEntryOut, CustodyOut, ItemOut, LegalHoldIn
-from khusela.evidence.storage import local_store
+from khusela.bootstrap import Platform
+from khusela.core.errors import InvalidInput, KhuselaError
+from khusela.evidence import custody, locker, upload
+from khusela.evidence.schemas import (
+    CaseCreate,
+    CaseOut,
+    CustodyEntryOut,
+    CustodyOut,
+    ItemForm,
+    ItemOut,
+    LegalHoldIn,
+)
+from khusela.evidence.storage import StoredMedia, TooLarge, local_store
 from khusela.identity.model import Principal
 from khusela.identity.policy import Action
 
@@ -53,45 +65,104 @@ def get_case(case_id: str, reader: Reader, platform: PlatformDep) -> CaseOut:
 
 
 UPLOAD_PATH = r"/api/evidence/cases/[^/]+/items"
-"""Uploads may exceed the API's usual body limit: clips are tens of megabytes."""
-MAX_UPLOAD_BYTES = 256 * 1024 * 1024
-"""Buffered in memory by `BodyLimit` before the handler streams it to write-once storage."""
+"""Streamed past `BodyLimit` (see `api.app`): `add_item` enforces its own, larger limit."""
+MIB = 1024 * 1024
+_MULTIPART_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"multipart/form-data": {"schema": ItemForm.upload_schema()}},
+    }
+}
+
+
+class UploadInterrupted(KhuselaError):
+    """The client went away mid-upload; nothing of it was kept."""
+
+    title = "Upload interrupted"
 
 
 @router.post(
     "/cases/{case_id}/items",
     status_code=status.HTTP_201_CREATED,
     response_model=ItemOut,
-    summary="Add a file to a case (multipart upload; stored write-once)",
+    summary="Add a file to a case (multipart upload; streamed to disk, stored write-once)",
+    openapi_extra=_MULTIPART_BODY,
 )
-def add_item(
-    case_id: str,
-    writer: Writer,
-    platform: PlatformDep,
-    file: Annotated[UploadFile, File(description="The media file.")],
-    kind: Annotated[locker.ItemKind, Form()] = locker.ItemKind.CLIP,
-    captured_at: Annotated[datetime | None, Form(description="When it was captured, with zone.")] = None,
-    source: Annotated[
-        str | None, Form(max_length=4000, description="JSON object: camera id, clip start/end, clock offset.")
-    ] = None,
-) -> ItemOut:
-    meta = _source(source)
+async def add_item(case_id: str, request: Request, writer: Writer, platform: PlatformDep) -> ItemOut:
+    """The body is streamed into the store (never held in memory) and filed only once it is
+    whole and valid; an over-limit body is a 413 the moment it passes the limit, and an
+    upload that fails or is cut off leaves neither a file nor a row."""
+    limit = platform.settings.evidence_max_upload_mb * MIB
+    _refuse_declared_oversize(request, limit)
+    await run_in_threadpool(_writable_case, platform, writer, case_id)
+    stored, form, received = await _receive(request, platform, limit)
+    item = await run_in_threadpool(_record, platform, writer, case_id, stored, form, received)
+    return ItemOut.model_validate(asdict(item))
+
+
+def _refuse_declared_oversize(request: Request, limit: int) -> None:
+    """Refuse before reading a byte when the client says the body is too large."""
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > limit):
+        raise TooLarge(f"uploads are limited to {limit} bytes")
+
+
+def _writable_case(platform: Platform, writer: Principal, case_id: str) -> None:
+    """404/403 before the upload is received, not after gigabytes of it."""
+    with platform.db.read() as conn:
+        locker.visible_case(conn, writer, case_id, Action.EVIDENCE_WRITE)
+
+
+async def _receive(
+    request: Request, platform: Platform, limit: int
+) -> tuple[StoredMedia, ItemForm, upload.Received]:
+    """Stream the body into the store, check the fields, then file the bytes write-once."""
     store = local_store(platform.settings.data_dir)
+    content_type = request.headers.get("content-type", "")
+    with await run_in_threadpool(store.stage, limit) as staged:
+        try:
+            received = await upload.receive(content_type, request.stream(), staged, limit)
+        except ClientDisconnect:
+            raise UploadInterrupted("the client went away before the upload was complete") from None
+        form = _form(received)
+        locker.check_item_fields(received.filename or "upload", form.captured_at)
+        if staged.size == 0:
+            raise InvalidInput("an evidence file cannot be empty")
+        stored = await run_in_threadpool(staged.keep)
+    return stored, form, received
+
+
+def _form(received: upload.Received) -> ItemForm:
+    """The text fields as FastAPI would read them (empty means absent), errors included."""
+    present = {name: value for name, value in received.fields.items() if value}
+    try:
+        return ItemForm.model_validate(present)
+    except ValidationError as exc:
+        errors = exc.errors(include_input=False, include_url=False)
+        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in errors]) from None
+
+
+def _record(
+    platform: Platform,
+    writer: Principal,
+    case_id: str,
+    stored: StoredMedia,
+    form: ItemForm,
+    received: upload.Received,
+) -> locker.Item:
     with platform.db.write() as conn:
         locker.visible_case(conn, writer, case_id, Action.EVIDENCE_WRITE)
-        item = locker.add_item(
+        return locker.record_item(
             conn,
-            store,
             writer.username,
             case_id,
-            file.file,
-            kind,
-            file.content_type or "application/octet-stream",
-            file.filename or "upload",
-            meta,
-            captured_at,
+            stored,
+            form.kind,
+            received.content_type or "application/octet-stream",
+            received.filename or "upload",
+            _source(form.source),
+            form.captured_at,
         )
-    return ItemOut.model_validate(asdict(item))
 
 
 @router.get("/cases/{case_id}/items", response_model=list[ItemOut], summary="A case's items")

@@ -3,7 +3,9 @@
 Adding an item stores its bytes write-once *before* the transaction inserts the row,
 custody entry and audit record: if the transaction rolls back, an unreferenced object is
 left in the store (harmless: it is content-addressed and a retry reuses it), but a row
-can never name bytes that were not durably stored.
+can never name bytes that were not durably stored. The API streams an upload into the
+store itself (`MediaStore.stage`) and then calls `record_item`; `add_item` does both for a
+caller that holds a file.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from khusela.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from khusela.core.ids import new_id
 from khusela.evidence import custody
 from khusela.evidence.custody import CustodyAction
-from khusela.evidence.storage import MediaStore
+from khusela.evidence.storage import MediaStore, StoredMedia
 from khusela.evidence.tables import evidence_cases, evidence_items
 from khusela.identity.model import Principal
 from khusela.identity.policy import Action, Columns, Resource, can, read_filter
@@ -134,11 +136,35 @@ def add_item(
 ) -> Item:
     """Store the bytes write-once, then record the item, its custody entry and audit record."""
     get_case(conn, case_id)
+    check_item_fields(original_name, captured_at)
+    stored = store.put(data)
+    return record_item(
+        conn, actor, case_id, stored, kind, media_type, original_name, source, captured_at, clock
+    )
+
+
+def check_item_fields(original_name: str, captured_at: datetime | None) -> None:
+    """Refuse an item's descriptive fields before any of its bytes are stored."""
     if not original_name.strip() or len(original_name) > 255:
         raise InvalidInput("an original file name is 1 to 255 characters")
     if captured_at is not None and captured_at.tzinfo is None:
         raise InvalidInput("captured_at needs a time zone")
-    stored = store.put(data)
+
+
+def record_item(
+    conn: Connection,
+    actor: str,
+    case_id: str,
+    stored: StoredMedia,
+    kind: ItemKind,
+    media_type: str,
+    original_name: str,
+    source: dict[str, Any] | None = None,
+    captured_at: datetime | None = None,
+    clock: Clock | None = None,
+) -> Item:
+    """Record bytes already stored write-once as an item of the case, with custody and audit."""
+    check_item_fields(original_name, captured_at)
     if stored.size == 0:
         raise InvalidInput("an evidence file cannot be empty")
     duplicate = conn.execute(

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from khusela.api.schemas import Incoming, Outgoing
+from khusela.evidence.locker import ItemKind
 
 
 class CaseCreate(Incoming):
@@ -20,6 +21,26 @@ class CaseCreate(Incoming):
 class LegalHoldIn(Incoming):
     hold: bool = Field(description="True places the hold, false lifts it.")
     reason: str = Field("", max_length=300, description="Why (recorded in the chain of custody).")
+
+
+class ItemForm(BaseModel):
+    """The text fields of an item upload (multipart/form-data, beside the part named `file`).
+
+    Not `Incoming`: as with any HTML form, fields the API does not know are ignored."""
+
+    kind: ItemKind = ItemKind.CLIP
+    captured_at: datetime | None = Field(None, description="When it was captured, with zone.")
+    source: str | None = Field(
+        None, max_length=4000, description="JSON object: camera id, clip start/end, clock offset."
+    )
+
+    @classmethod
+    def upload_schema(cls) -> dict[str, Any]:
+        """The OpenAPI schema of the whole multipart body: these fields and the file."""
+        properties = dict(cls.model_json_schema()["properties"])
+        properties["kind"] = {"type": "string", "enum": [k.value for k in ItemKind], "default": "clip"}
+        file = {"type": "string", "format": "binary", "description": "The media file."}
+        return {"type": "object", "required": ["file"], "properties": {"file": file, **properties}}
 
 
 class CaseOut(Outgoing):

@@ -8,6 +8,10 @@ without touching the locker. The promises, whichever adapter:
   manifest name the bytes themselves, not a mutable path;
 - storing the same bytes again is a no-op; nothing is ever overwritten or deleted;
 - every read re-hashes, so an altered file is reported, never served as evidence.
+
+Large uploads are *staged*: written chunk by chunk to a temporary file beside the store
+(same filesystem, so filing it is one atomic link), hashed on the way, and refused the
+moment they pass their limit. Nothing the size of an upload is ever held in memory.
 """
 
 from __future__ import annotations
@@ -19,12 +23,20 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from types import TracebackType
+from typing import BinaryIO, Protocol, Self
 
 from khusela.core.errors import Conflict, InvalidInput, KhuselaError, NotFound
 
 CHUNK = 1024 * 1024
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+class TooLarge(KhuselaError):
+    """An upload passed its size limit; what was received so far has been thrown away."""
+
+    status = 413
+    title = "Request too large"
 
 
 class MediaTampered(KhuselaError):
@@ -42,11 +54,44 @@ class StoredMedia:
     """False when the same bytes were already stored (a no-op)."""
 
 
+class Staging(Protocol):
+    """An object being received: written and hashed chunk by chunk, then kept or discarded.
+
+    Use it as a context manager: leaving the block without `keep()` (an error, a client
+    that went away) discards what was written, so no partial object is ever left behind.
+    """
+
+    size: int
+
+    @property
+    def sha256(self) -> str:
+        """The SHA-256 of the bytes written so far."""
+        ...
+
+    def write(self, chunk: bytes) -> None:
+        """Append `chunk`; raise `TooLarge` (and keep nothing) once the limit is passed."""
+        ...
+
+    def keep(self) -> StoredMedia:
+        """Make the bytes durable and file them under their SHA-256 (write-once)."""
+        ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+
+
 class MediaStore(Protocol):
     """Content-addressed, write-once storage for evidence media."""
 
     def put(self, source: BinaryIO, expected_sha256: str | None = None) -> StoredMedia:
         """Store the bytes read from `source`; refuse if they do not hash to `expected_sha256`."""
+        ...
+
+    def stage(self, max_bytes: int | None = None) -> Staging:
+        """Start receiving an object of at most `max_bytes`, for a caller that gets it in chunks."""
         ...
 
     def exists(self, sha256: str) -> bool:
@@ -95,28 +140,22 @@ class LocalWriteOnceStore:
         return self.root / sha256[:2] / sha256[2:4] / sha256
 
     def put(self, source: BinaryIO, expected_sha256: str | None = None) -> StoredMedia:
+        with self.stage() as staged:
+            while chunk := source.read(CHUNK):
+                staged.write(chunk)
+            if expected_sha256 is not None and expected_sha256 != staged.sha256:
+                raise InvalidInput(
+                    f"the bytes hash to {staged.sha256}, not to the expected {expected_sha256}"
+                )
+            return staged.keep()
+
+    def stage(self, max_bytes: int | None = None) -> LocalStaging:
         tmp_dir = self.root / "tmp"
         tmp_dir.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix="incoming-")
-        tmp = Path(tmp_name)
-        try:
-            digest, size = hashlib.sha256(), 0
-            with os.fdopen(fd, "wb") as out:
-                while chunk := source.read(CHUNK):
-                    digest.update(chunk)
-                    size += len(chunk)
-                    out.write(chunk)
-                out.flush()
-                os.fsync(out.fileno())
-            sha = digest.hexdigest()
-            if expected_sha256 is not None and expected_sha256 != sha:
-                raise InvalidInput(f"the bytes hash to {sha}, not to the expected {expected_sha256}")
-            os.chmod(tmp, 0o444)
-            return self._link(tmp, sha, size)
-        finally:
-            tmp.unlink(missing_ok=True)
+        return LocalStaging(self, tmp_dir, max_bytes)
 
-    def _link(self, tmp: Path, sha: str, size: int) -> StoredMedia:
+    def link(self, tmp: Path, sha: str, size: int) -> StoredMedia:
+        """File the finished, fsynced temporary file `tmp` under `sha` (which its bytes hash to)."""
         final = self.path_of(sha)
         final.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -149,6 +188,55 @@ class LocalWriteOnceStore:
     def chunks(self, sha256: str) -> Iterator[bytes]:
         self.verify(sha256)
         return _read(self.path_of(sha256))
+
+
+class LocalStaging:
+    """A temporary file in `<root>/tmp`, hashed as it is written; see `Staging`."""
+
+    def __init__(self, store: LocalWriteOnceStore, tmp_dir: Path, max_bytes: int | None) -> None:
+        self.store, self.max_bytes = store, max_bytes
+        fd, name = tempfile.mkstemp(dir=tmp_dir, prefix="incoming-")
+        self.path = Path(name)
+        self._out = os.fdopen(fd, "wb")
+        self._digest = hashlib.sha256()
+        self.size = 0
+
+    @property
+    def sha256(self) -> str:
+        """The SHA-256 of the bytes written so far."""
+        return self._digest.hexdigest()
+
+    def write(self, chunk: bytes) -> None:
+        if self.max_bytes is not None and self.size + len(chunk) > self.max_bytes:
+            self.discard()
+            raise TooLarge(f"uploads are limited to {self.max_bytes} bytes")
+        self._digest.update(chunk)
+        self._out.write(chunk)
+        self.size += len(chunk)
+
+    def keep(self) -> StoredMedia:
+        """fsync, make read-only, link into place; the temporary name is removed either way."""
+        try:
+            self._out.flush()
+            os.fsync(self._out.fileno())
+            self._out.close()
+            os.chmod(self.path, 0o444)
+            return self.store.link(self.path, self.sha256, self.size)
+        finally:
+            self.discard()
+
+    def discard(self) -> None:
+        """Close and remove the temporary file (a no-op once done)."""
+        self._out.close()
+        self.path.unlink(missing_ok=True)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.discard()
 
 
 def _read(path: Path) -> Iterator[bytes]:
