@@ -45,6 +45,10 @@ _ATOM: dict[int | str, dict[str, Any]] = {
 }
 
 
+FEED_LIMIT = 2000
+"""Community alerts in force listed by the public feed; far above what a province issues."""
+
+
 def _now() -> Any:
     return SystemClock().now()
 
@@ -98,9 +102,11 @@ def list_alerts(
     summary="Public feed of community alerts in force: Atom with each CAP 1.2 message inline",
 )
 def cap_feed_route(request: Request, platform: PlatformDep) -> Response:
-    """No sign-in: community alerts are public (CAP scope Public), meant for alert hubs and apps."""
+    """No sign-in: community alerts are public (CAP scope Public), meant for alert hubs and apps.
+    Every alert in force is listed (an aggregator must not miss a warning because newer ones
+    pushed it out), up to `FEED_LIMIT`."""
     with platform.db.read() as conn:
-        alerts = community.recent(conn, _now())
+        alerts = community.recent(conn, _now(), limit=FEED_LIMIT)
     body = cap_feed.feed(alerts, str(request.url_for("cap_feed_route")), _now())
     return Response(body, media_type="application/atom+xml")
 

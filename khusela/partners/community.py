@@ -306,14 +306,21 @@ def delivered(conn: Connection, alert_id: str, version: int) -> set[tuple[str, s
     return {(r.user_id, r.channel) for r in rows}
 
 
+_RECORD = {
+    "postgresql": pg_insert(community_alert_deliveries).on_conflict_do_nothing(),
+    "sqlite": sqlite_insert(community_alert_deliveries).on_conflict_do_nothing(),
+}
+"""Built once: a round records one row per send, and building the statement for each row
+cost more CPU than executing it (`bench/partners.py`)."""
+
+
 def record_delivery(
     conn: Connection, alert_id: str, version: int, user_id: str, channel: str, now: datetime
 ) -> None:
     """Note that one person was told on one channel; a second note of the same is a no-op
     (two nodes may both have sent it: the row says it went, once is enough)."""
     values = {"alert_id": alert_id, "version": version, "user_id": user_id, "channel": channel, "at": now}
-    stmt = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(community_alert_deliveries)
-    conn.execute(stmt.values(**values).on_conflict_do_nothing())
+    conn.execute(_RECORD["postgresql" if conn.dialect.name == "postgresql" else "sqlite"], values)
 
 
 def delivery_counts(conn: Connection, alert_id: str, version: int) -> dict[str, int]:

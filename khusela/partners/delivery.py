@@ -32,7 +32,7 @@ import asyncio
 import contextlib
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -158,16 +158,14 @@ def deliver(
     alert, text = plan.alert, community.sms_text(plan.alert)
     texts, pushes = _Channel("sms", alert_id), _Channel("push", alert_id)
     texting = sms.available()
-    for user_id, phone in plan.recipients:
-        if texting and phone and (user_id, "sms") not in plan.done:
-            texts.attempt(
-                partial(sms.send, phone, text), partial(_note, db, alert_id, version, user_id, "sms", clock)
-            )
-        if (user_id, "push") not in plan.done:
-            pushes.attempt(
-                partial(push.push, user_id, alert["headline"], text),
-                partial(_note, db, alert_id, version, user_id, "push", clock),
-            )
+    with _notes(db, alert_id, version, clock) as note:
+        for user_id, phone in plan.recipients:
+            if texting and phone and (user_id, "sms") not in plan.done:
+                texts.attempt(partial(sms.send, phone, text), partial(note, user_id, "sms"))
+            if (user_id, "push") not in plan.done:
+                pushes.attempt(
+                    partial(push.push, user_id, alert["headline"], text), partial(note, user_id, "push")
+                )
     result = Round(texts.sent, pushes.sent, texts.missed + pushes.missed)
     log.info(
         "community_alert.delivered", alert_id=alert_id, version=version, sms=result.sms, push=result.push
@@ -179,10 +177,19 @@ def deliver(
     return result
 
 
-def _note(db: Database, alert_id: str, version: int, user_id: str, channel: str, clock: Clock) -> None:
-    """Its own small transaction, right after the send: a crash later never re-sends this one."""
-    with db.write() as conn:
-        community.record_delivery(conn, alert_id, version, user_id, channel, clock.now())
+@contextlib.contextmanager
+def _notes(db: Database, alert_id: str, version: int, clock: Clock) -> Iterator[Callable[[str, str], None]]:
+    """`note(user_id, channel)`: records one send in its own small transaction, committed
+    right after the send, so a crash later never re-sends it. The round keeps one connection
+    for its notes: checking one out of the pool and back per send (a pre-ping and a reset)
+    cost more round trips than the record itself."""
+    with db.writer() as conn:
+
+        def note(user_id: str, channel: str) -> None:
+            with conn.begin():
+                community.record_delivery(conn, alert_id, version, user_id, channel, clock.now())
+
+        yield note
 
 
 def pending(conn: Connection, now: datetime) -> list[tuple[str, int]]:

@@ -9,7 +9,7 @@ without the intel module) gives None: the report says "no platform figure" rathe
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -34,6 +34,14 @@ class Context:
     agency_id: str
     quarter: Quarter
     now: datetime
+    shared: dict[str, Any] = field(default_factory=dict)
+    """Module-wide figures already computed for this quarter (one report's worth): each
+    covers every party, so a report with 100 commitments computes each once, not 100 times."""
+
+    def once(self, key: str, compute: Callable[[], Any]) -> Any:
+        if key not in self.shared:
+            self.shared[key] = compute()
+        return self.shared[key]
 
 
 Figure = Callable[[Connection, Context], float | None]
@@ -43,13 +51,16 @@ def _panic(field: str) -> Figure:
     def figure(conn: Connection, ctx: Context) -> float | None:
         from khusela.panic import kpis
 
-        report = kpis.response_times(
-            conn,
-            _READER,
-            since=ctx.quarter.since,
-            until=ctx.quarter.until,
-            group_by=kpis.GroupBy.STATION,
-            now=ctx.now,
+        report: kpis.KpiReport = ctx.once(
+            "panic.response_times",
+            lambda: kpis.response_times(
+                conn,
+                _READER,
+                since=ctx.quarter.since,
+                until=ctx.quarter.until,
+                group_by=kpis.GroupBy.STATION,
+                now=ctx.now,
+            ),
         )
         group = next((g for g in report.groups if g.key == ctx.agency_id), None)
         if group is None:
@@ -66,7 +77,10 @@ def _panic(field: str) -> Figure:
 def _cctv_uptime(conn: Connection, ctx: Context) -> float | None:
     from khusela.cctv import health
 
-    rows = health.uptime(conn, _READER, ctx.quarter.since, ctx.quarter.until, health.GroupBy.OWNER)
+    rows = ctx.once(
+        "cctv.uptime",
+        lambda: health.uptime(conn, _READER, ctx.quarter.since, ctx.quarter.until, health.GroupBy.OWNER),
+    )
     row = next((r for r in rows if r["key"] == ctx.agency_id), None)
     return None if row is None or row["uptime"] is None else float(row["uptime"])
 
@@ -147,11 +161,22 @@ SOURCES: dict[str, tuple[str, Figure]] = {
 
 
 def platform_figure(
-    conn: Connection, commitment: dict[str, Any], quarter: Quarter, now: datetime
+    conn: Connection,
+    commitment: dict[str, Any],
+    quarter: Quarter,
+    now: datetime,
+    shared: dict[str, Any] | None = None,
 ) -> float | None:
-    """The platform's figure for a commitment in a quarter, or None when it has none."""
+    """The platform's figure for a commitment in a quarter, or None when it has none. Pass
+    the same `shared` dict for every commitment of one report (see `Context.shared`)."""
     source = commitment.get("source")
     if not source or source not in SOURCES:
         return None
-    ctx = Context(commitment["agreement_id"], commitment["responsible_agency_id"], quarter, now)
+    ctx = Context(
+        commitment["agreement_id"],
+        commitment["responsible_agency_id"],
+        quarter,
+        now,
+        {} if shared is None else shared,
+    )
     return SOURCES[source][1](conn, ctx)

@@ -58,9 +58,10 @@ def build(
 ) -> QuarterlyReport:
     detail = agreements.detail(conn, viewer, agreement_id, now)
     rows: list[ReportRow] = []
+    shared: dict[str, Any] = {}
     for area in detail["areas"]:
         for c in area["commitments"]:
-            platform = platform_figure(conn, c, quarter, now)
+            platform = platform_figure(conn, c, quarter, now, shared)
             reported = _reported_in(conn, c["id"], quarter)
             judged = platform if platform is not None else c["reported_value"]
             rows.append(
