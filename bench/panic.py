@@ -1230,11 +1230,18 @@ def transaction_anatomy(setup: SetUp, url: str, residents: Residents) -> dict[st
     finally:
         db.dispose()
     serial = result["serial"]
+    held = serial["head_lock_held"]
+    lock = (
+        f"head lock held {held['mean_ms']:.2f} ms (ceiling {serial['ceiling_alerts_per_second']}/s)"
+        if held
+        else "no head lock"
+    )
     progress(
-        f"  {serial['statements_per_alert']} statements per alert, head lock held "
-        f"{serial['head_lock_held']['mean_ms']:.2f} ms (ceiling {serial['ceiling_alerts_per_second']}/s); "
+        f"  {serial['statements_per_alert']} statements per alert, {serial['python_cpu_ms_per_alert']} ms "
+        f"Python CPU, {lock}; "
         + ", ".join(f"{t['threads']} threads: {t['alerts_per_second']}/s" for t in result["threads"])
         + f"; batched: {result['batched']['alerts_per_second']}/s"
+        + f"; audit drain: {result['audit_drain']['records_per_second']} records/s"
     )
     return result
 
@@ -1450,6 +1457,30 @@ def cpu_bound(run: dict[str, Any]) -> bool:
     return (busiest["cpu_pct_of_one_core"].get("server_cpu_pct") or 0.0) >= 85.0
 
 
+def _anatomy_note(key: str, anatomy: dict[str, Any]) -> str:
+    """One sentence on the in-process transaction anatomy (bench/panic_anatomy.py)."""
+    serial = anatomy["serial"]
+    threads = "; ".join(f"{t['threads']} threads: {t['alerts_per_second']:.0f}/s" for t in anatomy["threads"])
+    held = serial["head_lock_held"]
+    lock = (
+        f"{serial['statements_after_head_lock']:.0f} of them (and the commit) after the audit head row "
+        f"is locked, held {held['mean_ms']:.2f} ms on average, a ceiling of "
+        f"{serial['ceiling_alerts_per_second']:.0f} alerts/s for the whole platform"
+        if held
+        else "none of them takes the audit head row (the record is staged and chained in batches)"
+    )
+    drain = anatomy.get("audit_drain") or {}
+    return (
+        f"{key}, transaction anatomy (in-process, no HTTP, bench/panic_anatomy.py): an alert is "
+        f"{serial['statements_per_alert']:.0f} statements in one transaction and "
+        f"{serial['python_cpu_ms_per_alert']:.1f} ms of Python CPU, {lock}; one thread: transaction "
+        f"{serial['transaction']['mean_ms']:.1f} ms. {threads}. What-if, "
+        f"{anatomy['batched']['alerts_per_transaction']} alerts per transaction (one commit): "
+        f"{anatomy['batched']['alerts_per_second']:.0f}/s. Chaining the staged audit records afterwards: "
+        f"{drain.get('records_per_second', 0):.0f} records/s (chain verifies: {drain.get('chain_verifies')})."
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -1634,8 +1665,8 @@ def notes_for(results: dict[str, Any]) -> list[str]:
             wal = sum(v for k, v in holder.items() if "WAL" in k)
             notes.append(
                 f"{key}, PostgreSQL sessions in {best['label']}: on average {waiting:.1f} of the server's "
-                "sessions wait for a row lock (Lock/tuple, Lock/transactionid: the audit chain's head row, "
-                "which every alert's transaction locks). In "
+                "sessions wait for a row lock (Lock/tuple, Lock/transactionid; before the audit records "
+                "were staged, the audit chain's head row, which every alert's transaction locked). In "
                 f"{sessions.get('samples_with_lock_waiters', 0)} of {sessions.get('samples', 0)} samples "
                 f"someone waited; the session holding the lock was then idle in its transaction, waiting "
                 f"for the server's Python to send the next statement, {app:.0%} of the time, and flushing "
@@ -1644,22 +1675,7 @@ def notes_for(results: dict[str, Any]) -> list[str]:
             )
         anatomy = run.get("transaction_anatomy")
         if anatomy:
-            serial = anatomy["serial"]
-            threads = "; ".join(
-                f"{t['threads']} threads: {t['alerts_per_second']:.0f}/s, lock held "
-                f"{t['head_lock_held']['mean_ms']:.1f} ms on average"
-                for t in anatomy["threads"]
-            )
-            notes.append(
-                f"{key}, transaction anatomy (in-process, no HTTP, bench/panic_anatomy.py): an alert is "
-                f"{serial['statements_per_alert']:.0f} statements in one transaction, "
-                f"{serial['statements_after_head_lock']:.0f} of them (and the commit) after the audit head "
-                f"row is locked; one thread: transaction {serial['transaction']['mean_ms']:.1f} ms, "
-                f"lock held {serial['head_lock_held']['mean_ms']:.2f} ms on average, a ceiling of "
-                f"{serial['ceiling_alerts_per_second']:.0f} alerts/s for the whole platform. {threads}. "
-                f"What-if, {anatomy['batched']['alerts_per_transaction']} alerts per transaction (one lock, "
-                f"one commit): {anatomy['batched']['alerts_per_second']:.0f}/s."
-            )
+            notes.append(_anatomy_note(key, anatomy))
         profile = best.get("server_profile") or next(
             (p.get("server_profile") for p in run["phases"] if p.get("server_profile")), None
         )

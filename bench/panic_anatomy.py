@@ -3,21 +3,22 @@
 The handler of POST /api/panic/alerts runs, in one `Database.write()` transaction,
 `raise_alert` (duplicate check, open-alert lookup, profile, inserts of the alert, its
 location and timeline, the audit record, the outbox event, the press) and
-`resident_view` (the answer), then commits. The audit append locks the chain's single
-head row (`SELECT … FOR UPDATE` on PostgreSQL; SQLite's `BEGIN IMMEDIATE` already
-serialises the whole transaction), so every alert on the platform waits for the previous
-one from that statement until its commit. This module measures, with the platform's own
+`resident_view` (the answer, without a query for a new alert), then commits. The
+audit record is staged (`audit.log.stage`), not appended: no alert transaction takes the
+chain's head row any more (until 2026-11-22 each did, from the append to its commit, and
+every alert on the platform queued behind the previous one). SQLite's `BEGIN IMMEDIATE`
+still serialises whole write transactions. This module measures, with the platform's own
 functions and the same engine settings as the server:
 
-- serial: one thread, one alert per transaction: statements per alert, transaction time,
-  and the time the head-row lock is held (from the lock statement's return to the end of
-  the commit) — 1 / hold time is the ceiling this design allows whatever the hardware
-  around it;
+- serial: one thread, one alert per transaction: statements per alert, Python CPU per
+  alert, transaction time, and the time the audit head row is held if a statement takes it
+  (none should on PostgreSQL);
 - threads: the same from 4, 16 and 40 threads at once (40 = the server's worker threads
-  and pool size): how the hold time grows when the lock holder competes with the others
-  for the GIL, and the rate that follows;
-- batched: what-if, N alerts per transaction (one lock, one commit), the rate a group
-  commit in the intake would reach.
+  and pool size): the rate, and how transaction time grows under contention;
+- batched: what-if, N alerts per transaction (one commit), the rate a group commit in the
+  intake would reach;
+- audit_drain: what the background appender costs: chaining every record staged above in
+  batches of `audit.log.DRAIN_BATCH`, records per second.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from typing import Any
 from sqlalchemy import event
 
 from bench.common import per_second, summarise
+from khusela.audit import log as audit
 from khusela.core.gazetteer import BundledGazetteer
 from khusela.panic.intake import RaisePanicAlert, raise_alert
 from khusela.panic.model import AlertType, Channel
@@ -90,8 +92,8 @@ def _commands(
 
 def _one(
     db: Database, timer: _Timer, gazetteer: BundledGazetteer, command: RaisePanicAlert
-) -> tuple[float, float]:
-    """One alert, one transaction: (transaction seconds, head-lock hold seconds)."""
+) -> tuple[float, float | None]:
+    """One alert, one transaction: (transaction seconds, head-lock hold seconds or None)."""
     timer.reset()
     started = time.perf_counter()
     with db.write() as conn:
@@ -101,7 +103,13 @@ def _one(
         resident_view(conn, intake.alert)
     ended = time.perf_counter()
     locked_at = timer.local.locked_at
-    return ended - started, ended - (locked_at if locked_at is not None else started)
+    return ended - started, None if locked_at is None else ended - locked_at
+
+
+def _held(timed: Sequence[tuple[float, float | None]]) -> dict[str, Any] | None:
+    """Summary of the head-lock hold times, or None when no transaction took the lock."""
+    holds = [h for _, h in timed if h is not None]
+    return summarise(holds).as_dict(3) if holds else None
 
 
 def _threads(
@@ -109,7 +117,7 @@ def _threads(
 ) -> dict[str, Any]:
     gazetteer = BundledGazetteer()
     lanes = [list(commands[k::threads]) for k in range(threads)]
-    results: list[list[tuple[float, float]]] = [[] for _ in range(threads)]
+    results: list[list[tuple[float, float | None]]] = [[] for _ in range(threads)]
     gate = threading.Barrier(threads + 1)
 
     def work(k: int) -> None:
@@ -131,7 +139,7 @@ def _threads(
         "seconds": round(seconds, 3),
         "alerts_per_second": round(per_second(len(flat), seconds), 1),
         "transaction": summarise([t for t, _ in flat]).as_dict(3),
-        "head_lock_held": summarise([h for _, h in flat]).as_dict(3),
+        "head_lock_held": _held(flat),
     }
 
 
@@ -146,7 +154,7 @@ def anatomy(
         serial, at = commands[:300], 300
         for command in serial[:20]:  # warm the statement caches
             _one(db, timer, gazetteer, command)
-        timed: list[tuple[float, float]] = []
+        timed: list[tuple[float, float | None]] = []
         statements: list[int] = []
         after_lock: list[int] = []
         cpu_started = time.process_time()
@@ -155,15 +163,15 @@ def anatomy(
             statements.append(timer.local.statements)
             after_lock.append(timer.local.after_lock)
         cpu = time.process_time() - cpu_started
-        hold = summarise([h for _, h in timed])
+        hold = _held(timed)
         out["serial"] = {
             "alerts": len(timed),
             "python_cpu_ms_per_alert": round(1000.0 * cpu / len(timed), 2),
             "statements_per_alert": round(sum(statements) / len(statements), 1),
             "statements_after_head_lock": round(sum(after_lock) / len(after_lock), 1),
             "transaction": summarise([t for t, _ in timed]).as_dict(3),
-            "head_lock_held": hold.as_dict(3),
-            "ceiling_alerts_per_second": round(1000.0 / hold.mean_ms, 1) if hold.mean_ms else None,
+            "head_lock_held": hold,
+            "ceiling_alerts_per_second": round(1000.0 / hold["mean_ms"], 1) if hold else None,
         }
         out["threads"] = []
         for threads in (4, 16, 40):
@@ -185,7 +193,32 @@ def anatomy(
         "seconds": round(seconds, 3),
         "alerts_per_second": round(per_second(len(chunk), seconds), 1),
     }
+    out["audit_drain"] = _drain(db)
     return out
+
+
+def _drain(db: Database) -> dict[str, Any]:
+    """Chain what the runs above staged, batch by batch, as the background appender does."""
+    with db.read() as conn:
+        staged = audit.staged_count(conn)
+    started = time.perf_counter()
+    chained = 0
+    while True:
+        with db.write() as conn:
+            n = audit.drain(conn)
+        if not n:
+            break
+        chained += n
+    seconds = time.perf_counter() - started
+    with db.snapshot() as conn:
+        intact = audit.verify(conn).ok
+    return {
+        "staged": staged,
+        "chained": chained,
+        "seconds": round(seconds, 3),
+        "records_per_second": round(per_second(chained, seconds), 1),
+        "chain_verifies": intact,
+    }
 
 
 ALERTS_NEEDED = 300 + 3 * 400 + 1000

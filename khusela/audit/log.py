@@ -4,21 +4,32 @@ Appends lock the single head row (`SELECT … FOR UPDATE` on PostgreSQL; SQLite 
 already serialised by `BEGIN IMMEDIATE`), so the chain has one order even with many API
 nodes. Because the record is written in the caller's transaction, a change and its
 audit record commit or roll back together.
+
+A hot path (a panic alert) may `stage` its record instead: it is written, in the caller's
+transaction, to `audit_pending`, without touching the head row, so such transactions no
+longer queue behind each other for it. Staged records are chained, in the order they were
+staged, by the next holder of the head row — every `append` first chains what is staged
+and committed (so a record staged before an appended one is chained before it), and the
+background `AuditAppender` chains them in batches. Until then they are durable but not
+yet part of the chain that `verify` checks.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from khusela.audit.chain import GENESIS, AuditRecord, canonical, recompute, record_hash
-from khusela.audit.tables import audit_head, audit_log
+from khusela.audit.tables import audit_head, audit_log, audit_pending
 from khusela.core.clock import Clock, SystemClock
 
 HEAD_ID = 1
+DRAIN_BATCH = 1000
+"""Staged records chained per statement round; `drain` loops until none is left."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,35 +44,118 @@ class Entry:
 
 
 def append(conn: Connection, entries: Sequence[Entry], clock: Clock | None = None) -> int:
-    """Chain `entries` onto the log in the current transaction; returns the last seq."""
+    """Chain `entries` onto the log in the current transaction; returns the last seq.
+
+    Records staged (and committed) before this call are chained first, so the chain keeps
+    the order in which things happened to any one object."""
     if not entries:
         raise ValueError("nothing to append")
     now = (clock or SystemClock()).now()
     seq, prev = _lock_head(conn)
-    rows = []
-    for entry in entries:
-        seq += 1
-        details = canonical(entry.details or {})
-        digest = record_hash(
-            seq, now, entry.actor, entry.action, entry.object_type, entry.object_id, details, prev
+    seq, prev = _chain_staged(conn, seq, prev, limit=None)
+    staged = [
+        (now, e.actor, e.action, e.object_type, e.object_id, canonical(e.details or {})) for e in entries
+    ]
+    seq, prev = _chain(conn, seq, prev, staged)
+    _move_head(conn, seq, prev)
+    return seq
+
+
+def stage(conn: Connection, entry: Entry, clock: Clock | None = None) -> None:
+    """Write `entry` for chaining later, in the caller's transaction, without taking the
+    head row: it commits or rolls back with the change, and never waits for other writers."""
+    conn.execute(
+        _STAGE,
+        {
+            "at": (clock or SystemClock()).now(),
+            "actor": entry.actor,
+            "action": entry.action,
+            "object_type": entry.object_type,
+            "object_id": entry.object_id,
+            "details": canonical(entry.details or {}),
+        },
+    )
+
+
+_STAGE = insert(audit_pending)
+
+
+def drain(conn: Connection, limit: int | None = DRAIN_BATCH) -> int:
+    """Chain up to `limit` staged records (None: all) in the current transaction; returns
+    how many. Takes the head row only when something is staged."""
+    if not has_staged(conn):
+        return 0
+    seq, prev = _lock_head(conn)
+    new_seq, new_prev = _chain_staged(conn, seq, prev, limit=limit)
+    if new_seq != seq:
+        _move_head(conn, new_seq, new_prev)
+    return new_seq - seq
+
+
+def has_staged(conn: Connection) -> bool:
+    """Whether any record waits to be chained."""
+    return conn.execute(select(audit_pending.c.id).limit(1)).first() is not None
+
+
+def staged_count(conn: Connection) -> int:
+    """How many records wait to be chained."""
+    return int(conn.execute(select(func.count()).select_from(audit_pending)).scalar_one())
+
+
+_Staged = tuple[datetime, str, str, str, str, str]
+"""(at, actor, action, object_type, object_id, canonical details)."""
+
+
+def _chain_staged(conn: Connection, seq: int, prev: str, limit: int | None) -> tuple[int, str]:
+    """Chain staged records in id order (the caller holds the head row) and delete them."""
+    query = select(
+        audit_pending.c.id,
+        audit_pending.c.at,
+        audit_pending.c.actor,
+        audit_pending.c.action,
+        audit_pending.c.object_type,
+        audit_pending.c.object_id,
+        audit_pending.c.details,
+    ).order_by(audit_pending.c.id)
+    while True:
+        rows = conn.execute(query.limit(limit or DRAIN_BATCH)).all()
+        if not rows:
+            return seq, prev
+        seq, prev = _chain(
+            conn, seq, prev, [(r.at, r.actor, r.action, r.object_type, r.object_id, r.details) for r in rows]
         )
+        conn.execute(delete(audit_pending).where(audit_pending.c.id.in_([r.id for r in rows])))
+        if limit is not None or len(rows) < DRAIN_BATCH:
+            return seq, prev
+
+
+def _chain(conn: Connection, seq: int, prev: str, staged: Sequence[_Staged]) -> tuple[int, str]:
+    """Insert `staged` as the records after (seq, prev); returns the new (seq, prev)."""
+    rows = []
+    for at, actor, action, object_type, object_id, details in staged:
+        seq += 1
+        digest = record_hash(seq, at, actor, action, object_type, object_id, details, prev)
         rows.append(
             {
                 "seq": seq,
-                "at": now,
-                "actor": entry.actor,
-                "action": entry.action,
-                "object_type": entry.object_type,
-                "object_id": entry.object_id,
+                "at": at,
+                "actor": actor,
+                "action": action,
+                "object_type": object_type,
+                "object_id": object_id,
                 "details": details,
                 "prev_hash": prev,
                 "hash": digest,
             }
         )
         prev = digest
-    conn.execute(insert(audit_log), rows)
-    conn.execute(update(audit_head).where(audit_head.c.id == HEAD_ID).values(seq=seq, hash=prev))
-    return seq
+    if rows:
+        conn.execute(insert(audit_log), rows)
+    return seq, prev
+
+
+def _move_head(conn: Connection, seq: int, digest: str) -> None:
+    conn.execute(update(audit_head).where(audit_head.c.id == HEAD_ID).values(seq=seq, hash=digest))
 
 
 def record(
@@ -98,7 +192,8 @@ def verify(conn: Connection, batch: int = 5000) -> Verification:  # noqa: PLR091
     """Walk the chain up to its head; report the first record edited, removed or moved.
 
     Run it in a snapshot (`Database.snapshot()`), so that head and records are read as of
-    one moment and an append committed meanwhile is not mistaken for tampering.
+    one moment and an append committed meanwhile is not mistaken for tampering. Records
+    still staged (`staged_count`) are not part of the chain yet and are not checked.
     """
     head = conn.execute(select(audit_head.c.seq, audit_head.c.hash)).first()
     head_seq, head_hash = (int(head.seq), str(head.hash)) if head else (0, GENESIS)

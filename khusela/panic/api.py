@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from khusela.api.deps import PlatformDep, require
 from khusela.identity.model import Principal, Role
 from khusela.identity.policy import Action
-from khusela.panic import lifecycle, profile, queries
+from khusela.panic import lifecycle, profile, queries, records
 from khusela.panic.intake import FALSE_ALARM_REVIEW, RaisePanicAlert, raise_alert
 from khusela.panic.model import OPEN_STATUSES, AlertStatus, Channel
 from khusela.panic.resident_view import resident_view
@@ -59,11 +59,25 @@ def create_alert(
     )
     with platform.db.write() as conn:
         intake = raise_alert(conn, command, platform.gazetteer)
-        out = resident_view(conn, intake.alert)
+        out = _new_alert_view(intake.alert) if intake.created else resident_view(conn, intake.alert)
     platform.relay.notify()
     if not intake.created:
         response.status_code = status.HTTP_200_OK
     return out
+
+
+def _new_alert_view(alert: records.Alert) -> ResidentAlertOut:
+    """`resident_view` of an alert created in this transaction: no unit can be assigned yet,
+    so the answer needs no query (one statement less on the hottest path)."""
+    return ResidentAlertOut(
+        id=str(alert["id"]),
+        status=lifecycle.resident_view_status(alert),
+        type=alert["type"],
+        created_at=alert["created_at"],
+        location_unknown=bool(alert["location_unknown"]),
+        eta_seconds=None,
+        unit_callsign=None,
+    )
 
 
 @router.get("/alerts", response_model=list[AlertOut] | list[ResidentAlertOut], summary="The alert queue")

@@ -36,20 +36,19 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
 import structlog
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, func, select
 
 from khusela.bus import inbox
 from khusela.bus.ports import EventBus
 from khusela.bus.resilient import PersistentSubscription
-from khusela.core.errors import NotFound
+from khusela.bus.tables import inbox as inbox_table
 from khusela.core.events import Event
 from khusela.identity.adapters.sms_log import mask_phone
 from khusela.identity.ports import SmsSender
 from khusela.identity.tables import users
-from khusela.panic import records
 from khusela.panic.events import ALERT_CHANGED, ALERT_RAISED
 from khusela.panic.model import AlertStatus
-from khusela.panic.tables import assignments, devices, trusted_contacts
+from khusela.panic.tables import alerts, assignments, devices, trusted_contacts
 from khusela.store.database import Database
 
 if TYPE_CHECKING:
@@ -177,43 +176,52 @@ class Outgoing:
 
 def plan(conn: Connection, event: Event, milestone: Milestone) -> list[Outgoing]:
     """The messages `event` calls for, minus those already sent for this milestone."""
-    try:
-        alert = records.load(conn, str(event.payload["alert_id"]))
-    except NotFound:
+    person = conn.execute(_ALERT_AND_PERSON, {"alert_id": str(event.payload["alert_id"])}).first()
+    if person is None or person.user_id is None:
         return []
-    person = _resident_of(conn, alert)
-    if person is None:
-        return []
-    resident_id, name, phone = person
-    discreet = bool(alert["silent"] or alert["duress"])
-    facts = Facts(name, event.occurred_at, _eta_of(conn, event.payload, alert["id"]))
+    discreet = bool(person.silent or person.duress)
+    facts = Facts(person.display_name, event.occurred_at, _eta_of(conn, event.payload, person.alert_id))
     messages: list[tuple[str, str]] = []
     own = None if discreet else resident_message(milestone, facts)
-    if own is not None and phone:
-        messages.append((phone, own))
-    for contact in _contacts(conn, resident_id):
+    if own is not None and person.phone:
+        messages.append((person.phone, own))
+    for contact in _contacts(conn, person.user_id):
         messages.append((contact, contact_message(milestone, facts, discreet)))
-    out = []
-    for to, text in messages:
-        key = str(uuid.uuid5(_KEYS, f"{alert['id']}:{milestone.value}:{to}"))
-        if not inbox.seen(conn, CONSUMER, key):
-            out.append(Outgoing(key, to, text))
-    return out
+    keyed = [
+        (str(uuid.uuid5(_KEYS, f"{person.alert_id}:{milestone.value}:{to}")), to, text)
+        for to, text in messages
+    ]
+    done = _already_sent(conn, [key for key, _, _ in keyed])
+    return [Outgoing(key, to, text) for key, to, text in keyed if key not in done]
 
 
-def _resident_of(conn: Connection, alert: Mapping[str, Any]) -> tuple[str, str, str | None] | None:
-    """(user id, display name, phone) of the alert's resident, or of the device's owner."""
-    user_id = alert["resident_id"]
-    if user_id is None and alert["device_id"]:
-        user_id = conn.execute(
-            select(devices.c.owner_user_id).where(devices.c.id == alert["device_id"])
-        ).scalar()
-    if user_id is None:
-        return None
-    row = conn.execute(select(users.c.display_name, users.c.phone).where(users.c.id == user_id)).first()
-    if row is None:
-        return None
-    return str(user_id), str(row.display_name), row.phone
+# One query for what `plan` needs of the alert and of its person: the resident, or the
+# device's owner. (It was four statements per event: load, owner, person, and a check.)
+_person = func.coalesce(alerts.c.resident_id, devices.c.owner_user_id)
+_ALERT_AND_PERSON = (
+    select(
+        alerts.c.id.label("alert_id"),
+        alerts.c.silent,
+        alerts.c.duress,
+        users.c.id.label("user_id"),
+        users.c.display_name,
+        users.c.phone,
+    )
+    .select_from(alerts)
+    .outerjoin(devices, devices.c.id == alerts.c.device_id)
+    .outerjoin(users, users.c.id == _person)
+    .where(alerts.c.id == bindparam("alert_id"))
+)
+
+
+def _already_sent(conn: Connection, keys: list[str]) -> set[str]:
+    """Which of the (alert, milestone, phone) keys are in this consumer's inbox."""
+    if not keys:
+        return set()
+    query = select(inbox_table.c.event_id).where(
+        inbox_table.c.consumer == CONSUMER, inbox_table.c.event_id.in_(keys)
+    )
+    return set(conn.execute(query).scalars())
 
 
 def _contacts(conn: Connection, resident_id: str) -> list[str]:

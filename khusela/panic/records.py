@@ -31,10 +31,18 @@ def load(conn: Connection, alert_id: str, *, for_update: bool = False) -> Alert:
 def note(conn: Connection, alert_id: str, actor: str, kind: str, at: datetime, **details: Any) -> None:
     """Add a line to the alert's timeline (what the operator reads in the alert detail)."""
     conn.execute(
-        insert(alert_timeline).values(
-            alert_id=alert_id, at=at, actor=actor, kind=kind, details=json.dumps(details, default=str)
-        )
+        _INSERT_NOTE,
+        {
+            "alert_id": alert_id,
+            "at": at,
+            "actor": actor,
+            "kind": kind,
+            "details": json.dumps(details, default=str),
+        },
     )
+
+
+_INSERT_NOTE = insert(alert_timeline)
 
 
 def change(

@@ -10,7 +10,9 @@ if TYPE_CHECKING:
 
 
 def panic_background(platform: Platform) -> list[Background]:
-    services: list[Background] = []
+    from khusela.audit.appender import AuditAppender  # chains the audit records intake stages
+
+    services: list[Background] = [AuditAppender(platform.db)]
     if platform.settings.mqtt_url:  # devices and unit locations over MQTT
         from khusela.panic.channels.mqtt import MqttListener
 

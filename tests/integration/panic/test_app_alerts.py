@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from khusela.audit import log as audit
+from khusela.audit.tables import audit_log
 from khusela.bootstrap import Platform
 from khusela.bus.tables import outbox
 from khusela.identity.model import AgencyType, Jurisdiction, Role
@@ -55,6 +58,24 @@ def test_press_is_committed_and_reaches_the_provincial_queue(
     with platform.db.read() as conn:
         subjects = [r.subject for r in conn.execute(select(outbox.c.subject))]
     assert "panic.alert_raised" in subjects
+
+
+def test_a_raised_alert_is_audited_in_the_chain_soon_after(
+    client: TestClient, platform: Platform, resident: dict[str, str]
+) -> None:
+    """The raise is staged with the alert and chained by the background appender."""
+    alert_id = press(client, resident).json()["id"]
+    deadline = time.monotonic() + 5
+    audited: list[str] = []
+    while not audited and time.monotonic() < deadline:
+        with platform.db.read() as conn:
+            audited = list(
+                conn.execute(select(audit_log.c.action).where(audit_log.c.object_id == alert_id)).scalars()
+            )
+        time.sleep(0.02)
+    assert audited == ["panic.raise"]
+    with platform.db.snapshot() as conn:
+        assert audit.verify(conn).ok
 
 
 def test_retry_returns_the_same_alert(client: TestClient, resident: dict[str, str]) -> None:

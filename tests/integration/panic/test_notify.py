@@ -16,6 +16,7 @@ from khusela.core.gazetteer import BundledGazetteer
 from khusela.core.settings import Settings
 from khusela.identity.model import SYSTEM, Role
 from khusela.panic import notify, records
+from khusela.panic.devices import register_device
 from khusela.panic.events import ALERT_CHANGED, ALERT_RAISED
 from khusela.panic.intake import RaisePanicAlert, raise_alert
 from khusela.panic.model import AlertStatus, AlertType, Channel, UnitKind
@@ -312,3 +313,20 @@ def test_the_demo_logs_and_production_without_a_gateway_sends_nothing(
     assert isinstance(notify.choose_notifier(platform), LogNotifier)
     assert notify.choose_notifier(production) is None
     assert notify.services(production) == []
+
+
+async def test_a_device_press_tells_the_devices_owner_and_their_contacts(
+    platform: Platform, consumer: AlertNotifications, sent: LogNotifier, resident_id: str
+) -> None:
+    with platform.db.write() as conn:
+        register_device(conn, SYSTEM, device_id="btn-0042", owner_user_id=resident_id)
+        raise_alert(
+            conn,
+            RaisePanicAlert(
+                type=AlertType.CRIME, channel=Channel.DEVICE, sender="device:btn-0042", device_id="btn-0042"
+            ),
+            BundledGazetteer(),
+        )
+    await handle_all(consumer, Steps(platform.db).new_events())
+    assert "your panic alert was received" in to(sent, RESIDENT_PHONE)[0]
+    assert all("nomsa raised a panic alert" in to(sent, phone)[0] for phone in CONTACTS)

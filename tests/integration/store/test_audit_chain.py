@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import delete, insert, select, text, update
 
 from khusela.audit import log as audit
+from khusela.audit.appender import AuditAppender
 from khusela.audit.tables import audit_log
 from khusela.store.database import Database
 
@@ -140,3 +141,70 @@ def test_concurrent_appends_keep_one_chain(database: Database) -> None:
         count = conn.execute(text("SELECT COUNT(*) FROM audit_log")).scalar()
     assert result.ok, result
     assert count == 60
+
+
+def _actions(db: Database) -> list[str]:
+    with db.read() as conn:
+        return list(conn.execute(select(audit_log.c.action).order_by(audit_log.c.seq)).scalars())
+
+
+def test_staged_records_join_the_chain_when_drained(database: Database) -> None:
+    """A staged record is kept at once but chained later, in the order it was staged."""
+    for i in range(3):
+        with database.write() as conn:
+            audit.stage(conn, audit.Entry("resident", f"panic.raise.{i}", "alert", f"a{i}"))
+    assert _actions(database) == []
+    with database.read() as conn:
+        assert audit.staged_count(conn) == 3
+    assert AuditAppender(database).drain_once() == 3
+    assert _actions(database) == ["panic.raise.0", "panic.raise.1", "panic.raise.2"]
+    with database.snapshot() as conn:
+        assert audit.verify(conn).ok
+        assert audit.staged_count(conn) == 0
+    assert AuditAppender(database).drain_once() == 0, "nothing is chained twice"
+
+
+def test_an_append_chains_what_was_staged_before_it(database: Database) -> None:
+    """Raised (staged) then acknowledged (appended): the chain keeps that order."""
+    with database.write() as conn:
+        audit.stage(conn, audit.Entry("resident", "panic.raise", "alert", "a1"))
+    with database.write() as conn:
+        audit.record(conn, "operator", "panic.acknowledged", "alert", "a1")
+    assert _actions(database) == ["panic.raise", "panic.acknowledged"]
+    with database.snapshot() as conn:
+        assert audit.verify(conn).ok
+
+
+def test_a_staged_record_rolls_back_with_the_change(database: Database) -> None:
+    with pytest.raises(RuntimeError), database.write() as conn:
+        audit.stage(conn, audit.Entry("resident", "panic.raise", "alert", "a1"))
+        raise RuntimeError("the alert could not be stored")
+    with database.read() as conn:
+        assert audit.staged_count(conn) == 0
+
+
+def test_concurrent_staging_and_appending_keep_one_chain(database: Database) -> None:
+    """Alerts stage, operators append and the appender drains, all at once: one intact chain
+    holding every record exactly once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    appender = AuditAppender(database, batch=7)
+
+    def write(i: int) -> None:
+        with database.write() as conn:
+            if i % 3:
+                audit.stage(conn, audit.Entry(f"resident{i}", "panic.raise", "alert", str(i)))
+            else:
+                audit.record(conn, f"operator{i}", "panic.acknowledged", "alert", str(i))
+        if i % 5 == 0:
+            appender.drain_once()
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        list(pool.map(write, range(60)))
+    while appender.drain_once():
+        pass
+    with database.snapshot() as conn:
+        result = audit.verify(conn)
+        objects = sorted(int(o) for o in conn.execute(select(audit_log.c.object_id)).scalars())
+    assert result.ok, result
+    assert objects == list(range(60))
