@@ -245,9 +245,17 @@ def test_no_message_goes_out_when_the_partner_secret_does_not_open(sqlite_db: Da
 
 @pytest.mark.both_databases
 def test_the_migration_seals_plaintext_and_its_downgrade_opens_it(database: Database) -> None:
+    # The agency is made with today's code (it is audited, and the audit log's tables are
+    # newer than 0012); the rows under test are written as 0012's code wrote them.
+    firm = People(database).agency("Sentinel Armed Response", AgencyType.PRIVATE_SECURITY)
+    try:
+        _seal_and_open(database, firm)
+    finally:
+        upgrade(database)  # whatever happened, the next test finds the schema at head
+
+
+def _seal_and_open(database: Database, firm: str) -> None:
     downgrade(database, "0012")
-    people = People(database)
-    firm = people.agency("Sentinel Armed Response", AgencyType.PRIVATE_SECURITY)
     seed, user_id = totp.new_secret(), "user-0012"
     with database.write() as conn:
         # What 0012's code wrote: the seed and the partner secret as they are.
@@ -287,7 +295,6 @@ def test_the_migration_seals_plaintext_and_its_downgrade_opens_it(database: Data
 
     downgrade(database, "0012")
     assert (stored_totp(database, "thandi"), _partner_secret(database, firm)) == (seed, PARTNER_SECRET)
-    upgrade(database)
 
 
 def _partner_secret(db: Database, agency_id: str) -> str:
