@@ -635,7 +635,11 @@ def bench_rules(db: Database, world: World, pool: Sequence[str], calls: int) -> 
     out: dict[str, Any] = {}
     with db.read() as conn:
         with db.read() as probe:
-            grants = sum(len(rules.camera_owners_visible_to(probe, v.agency_id)) for v in viewers)
+            grants = sum(
+                len(rules.partners_of(probe, v.agency_id, (AreaKind.CCTV_INTEGRATION,)))
+                for v in viewers
+                if v.agency_id
+            )
 
         def partners_of() -> None:
             rules.partners_of(conn, rng.choice(pool), (AreaKind.CCTV_INTEGRATION,))

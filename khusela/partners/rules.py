@@ -5,16 +5,16 @@ and activated in the tracker is what lets, say, a command centre view a metro po
 agency's cameras. An agreement is *active* when its status is active, it has been signed,
 and it has not ended (all judged on the South African calendar day).
 
-| question                            | area of collaboration it needs |
-|-------------------------------------|--------------------------------|
-| `may_dispatch`, `dispatch_partners` | dispatch, or joint operations  |
-| `may_share`                         | information sharing            |
-| `may_view_cameras`                  | CCTV integration               |
+| who asks                          | with                                   | area of collaboration     |
+|-----------------------------------|----------------------------------------|---------------------------|
+| panic dispatch and recommendation | `dispatch_partners` (once per request) | dispatch or joint ops     |
+| intel sharing (`intel.store`)     | `partners_of`                          | information sharing       |
+| the camera registry's read filter | `camera_owners_query` (a subquery)     | CCTV integration          |
+| the live feed's camera grants     | `partners_of`                          | CCTV integration          |
 
-Each has a Python face (one pair of agencies) and `partners_of` gives the set, for SQL
-filters such as `Columns(granted=owner.in_(partners_of(...)))`. Panic dispatch asks
-`dispatch_partners` once per dispatch or recommendation: community partners (CPFs,
-neighbourhood watches) are sent only where it names their agency (`khusela.panic.recommend`).
+Agreements bind both ways, so the agencies bound to an owner are also those bound to a
+viewer. Community partners (CPFs, neighbourhood watches) are dispatched only where
+`dispatch_partners` names their agency (`khusela.panic.recommend`).
 """
 
 from __future__ import annotations
@@ -82,25 +82,8 @@ def camera_owners_query(viewer_agency_id: str, now: datetime | None = None) -> S
     return partners_query(viewer_agency_id, (AreaKind.CCTV_INTEGRATION,), now)
 
 
-def _bound(
-    conn: Connection, a: str | None, b: str | None, areas: Iterable[AreaKind], now: datetime | None
-) -> bool:
-    if not a or not b:
-        return False
-    if a == b:
-        return True
-    return b in partners_of(conn, a, areas, now)
-
-
 DISPATCH_AREAS = (AreaKind.DISPATCH, AreaKind.JOINT_OPERATIONS)
 """The areas of collaboration under which one agency's units are sent for another."""
-
-
-def may_dispatch(
-    conn: Connection, agency_id: str, alert_agency_id: str | None, now: datetime | None = None
-) -> bool:
-    """Whether units of `agency_id` may be sent to alerts of `alert_agency_id`'s area."""
-    return _bound(conn, agency_id, alert_agency_id, DISPATCH_AREAS, now)
 
 
 def dispatch_partners(
@@ -114,25 +97,3 @@ def dispatch_partners(
         return frozenset()
     found = conn.execute(_partners_of_any(ids, DISPATCH_AREAS, now)).scalars()
     return frozenset(str(agency) for agency in found)
-
-
-def may_share(conn: Connection, from_agency_id: str, to_agency_id: str, now: datetime | None = None) -> bool:
-    """Whether an information-sharing agreement binds the two agencies."""
-    return _bound(conn, from_agency_id, to_agency_id, (AreaKind.INFORMATION_SHARING,), now)
-
-
-def may_view_cameras(
-    conn: Connection, viewer_agency_id: str | None, owner_agency_id: str, now: datetime | None = None
-) -> bool:
-    """Whether the viewer's agency (a command centre) may view the owner's cameras."""
-    return _bound(conn, viewer_agency_id, owner_agency_id, (AreaKind.CCTV_INTEGRATION,), now)
-
-
-def camera_owners_visible_to(
-    conn: Connection, viewer_agency_id: str | None, now: datetime | None = None
-) -> frozenset[str]:
-    """Owners whose cameras the viewer's agency may view under a CCTV-integration agreement
-    (for `Columns(granted=cameras.c.owner_agency_id.in_(...))` in the camera registry)."""
-    if not viewer_agency_id:
-        return frozenset()
-    return partners_of(conn, viewer_agency_id, (AreaKind.CCTV_INTEGRATION,), now)

@@ -216,10 +216,13 @@ def test_quarterly_report_takes_arrests_from_joint_operations(
     assert len(pdf) > 1500
 
 
+CCTV = (AreaKind.CCTV_INTEGRATION,)
+
+
 def test_rules_answer_from_active_agreements_only(database: Database, parties: dict[str, str]) -> None:
     agreement_id, _, _ = _agreement(database, parties, status=AgreementStatus.DRAFT)
     with database.read() as conn:
-        assert not rules.may_view_cameras(conn, parties["city"], parties["jmpd"], NOW)
+        assert parties["jmpd"] not in rules.partners_of(conn, parties["city"], CCTV, NOW)
     with database.write() as conn:
         agreements.set_status(
             conn,
@@ -230,15 +233,17 @@ def test_rules_answer_from_active_agreements_only(database: Database, parties: d
             NOW,
         )
     with database.read() as conn:
-        assert rules.may_view_cameras(conn, parties["city"], parties["jmpd"], NOW)
-        assert rules.camera_owners_visible_to(conn, parties["city"], NOW) == {
+        assert parties["jmpd"] in rules.partners_of(conn, parties["city"], CCTV, NOW)
+        assert rules.partners_of(conn, parties["city"], CCTV, NOW) == {
             parties["jmpd"],
             parties["saps"],
         }
-        assert not rules.may_view_cameras(conn, parties["city"], parties["other"], NOW)
-        assert rules.may_dispatch(conn, parties["jmpd"], parties["saps"], NOW)
+        assert parties["other"] not in rules.partners_of(conn, parties["city"], CCTV, NOW)
+        assert parties["saps"] in rules.dispatch_partners(conn, [parties["jmpd"]], NOW)
         # No information-sharing area in this agreement.
-        assert not rules.may_share(conn, parties["jmpd"], parties["saps"], NOW)
-        assert not rules.may_view_cameras(
-            conn, parties["city"], parties["jmpd"], datetime(2026, 2, 1, tzinfo=UTC)
+        assert parties["saps"] not in rules.partners_of(
+            conn, parties["jmpd"], (AreaKind.INFORMATION_SHARING,), NOW
+        )
+        assert parties["jmpd"] not in rules.partners_of(
+            conn, parties["city"], CCTV, datetime(2026, 2, 1, tzinfo=UTC)
         )
