@@ -202,17 +202,33 @@ def edit(
     diff = {k: [_plain(old[k]), _plain(values[k])] for k in EDITABLE if _plain(old[k]) != _plain(values[k])}
     if not diff:
         return old
-    now = now or SystemClock().now()
-    new = {**old, **values, "version": old["version"] + 1, "updated_by": actor.username, "updated_at": now}
+    return _save(
+        conn, old, values, diff, actor.username, now or SystemClock().now(), "edited", "risk.entry_edited"
+    )
+
+
+def _save(
+    conn: Connection,
+    old: dict[str, Any],
+    values: Mapping[str, Any],
+    diff: dict[str, Any],
+    by: str,
+    now: datetime,
+    kind: str,
+    audit_action: str,
+) -> dict[str, Any]:
+    """Write `values` over `old` as the next version, only if the row is still at `old`'s
+    version: the row, its version row (`kind`, the diff) and the audit record together."""
+    new = {**old, **values, "version": old["version"] + 1, "updated_by": by, "updated_at": now}
     done = conn.execute(
         update(risk_entries)
-        .where(risk_entries.c.id == entry_id, risk_entries.c.version == expected_version)
-        .values(**values, version=new["version"], updated_by=actor.username, updated_at=now)
+        .where(risk_entries.c.id == old["id"], risk_entries.c.version == old["version"])
+        .values(**values, version=new["version"], updated_by=by, updated_at=now)
     )
     if done.rowcount != 1:
         raise Conflict("the entry was changed at the same moment: reload and edit again")
-    _version(conn, new, "edited", diff)
-    audit.record(conn, actor.username, "risk.entry_edited", "risk_entry", entry_id, {"fields": sorted(diff)})
+    _version(conn, new, kind, diff)
+    audit.record(conn, by, audit_action, "risk_entry", old["id"], {"fields": sorted(diff)})
     return new
 
 
@@ -324,21 +340,8 @@ def note_operation(
         raise NotFound("no such register entry")
     old = dict(row._mapping)
     mitigations = [*old["mitigations"], Mitigation(text, due, ActionStatus.DONE).as_json()]
-    new = {
-        **old,
-        "mitigations": mitigations,
-        "version": old["version"] + 1,
-        "updated_by": by,
-        "updated_at": now,
-    }
-    conn.execute(
-        update(risk_entries)
-        .where(risk_entries.c.id == entry_id)
-        .values(mitigations=mitigations, version=new["version"], updated_by=by, updated_at=now)
-    )
-    _version(conn, new, "operation", {"mitigations": [old["mitigations"], mitigations]})
-    audit.record(conn, by, "risk.entry_noted", "risk_entry", entry_id, {"fields": ["mitigations"]})
-    return new
+    diff = {"mitigations": [old["mitigations"], mitigations]}
+    return _save(conn, old, {"mitigations": mitigations}, diff, by, now, "operation", "risk.entry_noted")
 
 
 def readable(conn: Connection, viewer: Principal, entry_ids: Collection[str]) -> list[str]:
